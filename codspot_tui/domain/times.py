@@ -1,0 +1,32 @@
+"""One spelling of time in the database: UTC ISO 8601 to the second, which sorts as text."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+_STORED = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def to_stored(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: say which time zone it is in")
+    return moment.astimezone(UTC).strftime(_STORED)
+
+
+def from_stored(text: str) -> datetime:
+    return datetime.strptime(text, _STORED).replace(tzinfo=UTC)
+
+
+def maybe_from_stored(text: str | None) -> datetime | None:
+    return None if text is None else from_stored(text)
+
+
+def parse_user_time(text: str, *, local_tz: bool = True) -> datetime:
+    """An ISO 8601 time typed by a person; without an offset it is the machine's local time."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not an ISO 8601 time (like 2026-11-28T15:30)") from None
+    if moment.tzinfo is None:
+        moment = moment.astimezone() if local_tz else moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)

@@ -1,0 +1,55 @@
+"""Every service over one database, built once by whoever starts the process (CLI, tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..settings import Settings
+from ..store.db import Database
+from .agents import AgentService
+from .clock import Clock, system_clock
+from .orders import OrderService
+from .queue import QueueService
+from .status import StatusService
+from .stock import StockService
+
+
+@dataclass
+class Services:
+    db: Database
+    settings: Settings
+    clock: Clock
+    agents: AgentService
+    stock: StockService
+    status: StatusService
+    queue: QueueService
+    orders: OrderService
+
+    @classmethod
+    def over(cls, db: Database, settings: Settings, clock: Clock = system_clock) -> Services:
+        return cls(
+            db=db,
+            settings=settings,
+            clock=clock,
+            agents=AgentService(db, clock),
+            stock=StockService(db, clock),
+            status=StatusService(db, settings, clock),
+            queue=QueueService(db, settings, clock),
+            orders=OrderService(db),
+        )
+
+    @classmethod
+    async def open(
+        cls,
+        path: Path,
+        settings: Settings,
+        *,
+        create: bool = False,
+        clock: Clock = system_clock,
+    ) -> Services:
+        db = await Database.open(path, create=create, busy_timeout_ms=settings.busy_timeout_ms)
+        return cls.over(db, settings, clock)
+
+    async def close(self) -> None:
+        await self.db.close()

@@ -1,0 +1,436 @@
+"""StatusService: one move, or a batch of moves, applied atomically (DESIGN §1 and §2).
+
+A move is checked against the tables of `domain.rules`, then written in one
+`BEGIN IMMEDIATE` transaction together with everything it implies: the audit row, the stock
+ledger rows, the outbox job of a connected carrier, the claim released.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import aiosqlite
+
+from ..domain.errors import (
+    BadInput,
+    ClaimedElsewhere,
+    NotAdmin,
+    NotFound,
+    Refused,
+    StaleOrder,
+    StockShort,
+)
+from ..domain.models import Actor
+from ..domain.rules import (
+    RESTOCKING_SHIPPING,
+    SHIPPING_ON_CONFIRM,
+    check_move,
+)
+from ..domain.statuses import (
+    LOCAL_DELIVERY,
+    Confirmation,
+    EventSource,
+    Shipping,
+    StatusKind,
+    StockReason,
+    Sync,
+)
+from ..domain.times import from_stored, to_stored
+from ..settings import Settings
+from ..store.db import Database, Row
+from ..store.orders import fetch_order_row
+from ..store.stock import insert_movement, order_quantities, stock_levels
+from .clock import Clock, system_clock
+
+# A callback typed a little in the past is a slow typist, not a mistake.
+_CALLBACK_SLACK = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Move:
+    """One intended change of one of an order's two statuses."""
+
+    order_id: int
+    kind: StatusKind
+    to: Confirmation | Shipping
+    note: str | None = None
+    callback_at: datetime | None = None
+    force: bool = False
+    # The version the caller saw; a move made on a stale screen is refused, not merged.
+    expected_version: int | None = None
+    # Carrier moves: the carrier's own event id and time, for dedupe and ordering.
+    carrier_event_id: str | None = None
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class MoveResult:
+    order_id: int
+    ref: str
+    kind: StatusKind
+    status: str | None  # the status after the move (unchanged when not applied)
+    applied: bool
+    reason: str | None = None  # why nothing changed, for a person
+    version: int | None = None
+
+
+class StatusService:
+    def __init__(self, db: Database, settings: Settings, clock: Clock = system_clock) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+
+    async def apply(self, actor: Actor, move: Move) -> MoveResult:
+        """Apply one move or raise the refusal (`Refused`, `NotFound`, `BadInput`)."""
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            return await self._apply_one(conn, actor, move, now)
+
+    async def apply_batch(self, actor: Actor, moves: Sequence[Move]) -> list[MoveResult]:
+        """Apply many moves in one transaction; a refused move changes nothing, the rest apply.
+
+        A carrier's refused move is still written to the timeline, marked ignored (DESIGN §1).
+        """
+        now = self.clock()
+        results: list[MoveResult] = []
+        async with self.db.transaction() as conn:
+            for move in moves:
+                await conn.execute("SAVEPOINT move")
+                try:
+                    result = await self._apply_one(conn, actor, move, now)
+                except (Refused, NotFound, BadInput) as refusal:
+                    await conn.execute("ROLLBACK TO move")
+                    result = await self._refused_in_batch(conn, actor, move, refusal, now)
+                await conn.execute("RELEASE move")
+                results.append(result)
+        return results
+
+    async def _refused_in_batch(
+        self,
+        conn: aiosqlite.Connection,
+        actor: Actor,
+        move: Move,
+        refusal: Exception,
+        now: datetime,
+    ) -> MoveResult:
+        row = await fetch_order_row(conn, move.order_id)
+        if row is None:
+            return MoveResult(move.order_id, "", move.kind, None, False, str(refusal))
+        if actor.kind == "carrier":
+            await self._record_ignored(conn, actor, row, move, str(refusal), now)
+        return MoveResult(
+            move.order_id,
+            row["ref"],
+            move.kind,
+            row[move.kind.value],
+            False,
+            str(refusal),
+            row["version"],
+        )
+
+    async def _apply_one(
+        self, conn: aiosqlite.Connection, actor: Actor, move: Move, now: datetime
+    ) -> MoveResult:
+        row = await fetch_order_row(conn, move.order_id)
+        if row is None:
+            raise NotFound(f"no order with id {move.order_id}")
+        ref = row["ref"]
+        if move.expected_version is not None and move.expected_version != row["version"]:
+            raise StaleOrder(f"Order {ref} changed since you opened it; look again and retry")
+        if move.force:
+            if not actor.is_admin:
+                raise NotAdmin(f"only an admin may force a move ({actor.label} is not)")
+            if not (move.note and move.note.strip()):
+                raise BadInput("a forced move needs a note saying why")
+        if actor.kind == "carrier" and (
+            row["delivery"] != actor.name or row["confirmation"] != Confirmation.CONFIRMED
+        ):
+            raise Refused(f"Order {ref} is not a parcel of carrier {actor.name}")
+
+        if move.kind is StatusKind.CONFIRMATION:
+            current: Confirmation | Shipping = Confirmation(row["confirmation"])
+        elif row["shipping"] is None:
+            raise Refused(f"Order {ref} is not confirmed yet: it has no shipping status")
+        else:
+            current = Shipping(row["shipping"])
+
+        if actor.kind == "carrier":
+            duplicate = await self._carrier_duplicate(conn, row, move, current)
+            if duplicate:
+                return MoveResult(
+                    row["id"], ref, move.kind, current, False, duplicate, row["version"]
+                )
+
+        mover = actor.mover_for(row["delivery"], force=move.force)
+        check_move(ref, move.kind, current, move.to, mover)
+        if actor.kind == "agent" and move.kind is StatusKind.CONFIRMATION:
+            self._check_claim(row, actor, now)
+
+        version = row["version"] + 1
+        if move.kind is StatusKind.CONFIRMATION:
+            await self._move_confirmation(conn, actor, row, move, now, version)
+        else:
+            await self._move_shipping(conn, actor, row, move, now, version)
+        source = _source_of(actor, move)
+        await _insert_event(
+            conn,
+            row["id"],
+            move.kind,
+            current,
+            move.to,
+            actor,
+            source,
+            move.note,
+            move.carrier_event_id,
+            now if move.at is None else move.at,
+        )
+
+        final = move.to
+        if (
+            move.to is Confirmation.NO_ANSWER
+            and self.settings.max_attempts
+            and row["attempts"] + 1 >= self.settings.max_attempts
+        ):
+            final = await self._auto_cancel(conn, row, now, version + 1)
+            version += 1
+        return MoveResult(row["id"], ref, move.kind, final, True, None, version)
+
+    def _check_claim(self, row: Row, actor: Actor, now: datetime) -> None:
+        holder, until = row["claimed_by"], row["claim_expires_at"]
+        if holder and holder != actor.name and until and from_stored(until) > now:
+            raise ClaimedElsewhere(
+                f"Order {row['ref']} is being handled by {holder} until "
+                f"{from_stored(until).astimezone():%H:%M}"
+            )
+
+    async def _carrier_duplicate(
+        self, conn: aiosqlite.Connection, row: Row, move: Move, current: Confirmation | Shipping
+    ) -> str | None:
+        """Why a carrier move changes nothing at all (not even the timeline), if it doesn't."""
+        if move.carrier_event_id is not None:
+            async with conn.execute(
+                "SELECT 1 FROM status_events WHERE order_id = ? AND carrier_event_id = ?",
+                (row["id"], move.carrier_event_id),
+            ) as cursor:
+                if await cursor.fetchone():
+                    return "carrier event already recorded"
+        if move.to == current:
+            return f"already {current}"
+        last = row["last_carrier_event_at"]
+        if move.at is not None and last is not None and move.at < from_stored(last):
+            raise Refused("event older than the order's last carrier event")
+        return None
+
+    async def _move_confirmation(
+        self,
+        conn: aiosqlite.Connection,
+        actor: Actor,
+        row: Row,
+        move: Move,
+        now: datetime,
+        version: int,
+    ) -> None:
+        to = Confirmation(move.to)
+        callback_at: str | None = None
+        attempts, last_attempt_at = row["attempts"], row["last_attempt_at"]
+        shipping: str | None = None
+        sync: str | None = None
+        if to is Confirmation.CALL_LATER:
+            if move.callback_at is None:
+                raise BadInput("call later needs a callback time")
+            if move.callback_at < now - _CALLBACK_SLACK:
+                raise BadInput(f"the callback time {move.callback_at:%Y-%m-%d %H:%M} is past")
+            callback_at = to_stored(move.callback_at)
+        if to in (Confirmation.NO_ANSWER, Confirmation.CALL_LATER):
+            last_attempt_at = to_stored(now)
+        if to is Confirmation.NO_ANSWER:
+            attempts += 1  # only an unanswered call counts towards the no-answer limit
+        if to is Confirmation.CONFIRMED:
+            await self._take_stock(conn, actor, row, move, now)
+            shipping = SHIPPING_ON_CONFIRM.value
+            if row["delivery"] != LOCAL_DELIVERY:
+                sync = Sync.PENDING.value
+                await conn.execute(
+                    """INSERT INTO outbox (order_id, carrier, next_attempt_at, created_at)
+                       VALUES (?, ?, ?, ?)""",
+                    (row["id"], row["delivery"], to_stored(now), to_stored(now)),
+                )
+        # Every outcome of a call ends the caller's claim: the next order is someone's to take.
+        await self._update_order(
+            conn,
+            row,
+            version,
+            confirmation=to.value,
+            shipping=shipping,
+            sync=sync,
+            attempts=attempts,
+            last_attempt_at=last_attempt_at,
+            callback_at=callback_at,
+            claimed_by=None,
+            claim_expires_at=None,
+            updated_at=to_stored(now),
+        )
+
+    async def _take_stock(
+        self, conn: aiosqlite.Connection, actor: Actor, row: Row, move: Move, now: datetime
+    ) -> None:
+        needed = await order_quantities(conn, row["id"])
+        if not move.force:
+            levels = await stock_levels(conn, list(needed))
+            for product_id, qty in needed.items():
+                sku, on_hand = levels[product_id]
+                if on_hand < qty:
+                    raise StockShort(
+                        f"Stock short: {sku} has {on_hand}, order {row['ref']} needs {qty}"
+                    )
+        for product_id, qty in needed.items():
+            await insert_movement(
+                conn,
+                product_id,
+                -qty,
+                StockReason.CONFIRMED,
+                row["id"],
+                actor.label,
+                move.note,
+                now,
+            )
+
+    async def _move_shipping(
+        self,
+        conn: aiosqlite.Connection,
+        actor: Actor,
+        row: Row,
+        move: Move,
+        now: datetime,
+        version: int,
+    ) -> None:
+        to = Shipping(move.to)
+        if to is RESTOCKING_SHIPPING:
+            needed = await order_quantities(conn, row["id"])
+            for product_id, qty in needed.items():
+                # The unique (order, product, reason) index makes a second restock a no-op.
+                await insert_movement(
+                    conn,
+                    product_id,
+                    qty,
+                    StockReason.RETURNED,
+                    row["id"],
+                    actor.label,
+                    move.note,
+                    now,
+                )
+        changes: dict[str, object] = {"shipping": to.value, "updated_at": to_stored(now)}
+        if actor.kind == "carrier" and move.at is not None:
+            changes["last_carrier_event_at"] = to_stored(move.at)
+        await self._update_order(conn, row, version, **changes)
+
+    async def _auto_cancel(
+        self, conn: aiosqlite.Connection, row: Row, now: datetime, version: int
+    ) -> Confirmation:
+        attempts = row["attempts"] + 1
+        await self._update_order(
+            conn,
+            {"id": row["id"], "version": version - 1},
+            version,
+            confirmation=Confirmation.CANCELED.value,
+        )
+        await _insert_event(
+            conn,
+            row["id"],
+            StatusKind.CONFIRMATION,
+            Confirmation.NO_ANSWER,
+            Confirmation.CANCELED,
+            Actor.system(),
+            EventSource.AUTO,
+            f"no answer after {attempts} attempts (limit {self.settings.max_attempts})",
+            None,
+            now,
+        )
+        return Confirmation.CANCELED
+
+    async def _update_order(
+        self,
+        conn: aiosqlite.Connection,
+        row: Row | dict[str, int],
+        version: int,
+        **changes: object,
+    ) -> None:
+        # Optimistic concurrency: the row must still be at the version we read.
+        assignments = ", ".join(f"{column} = ?" for column in changes)
+        cursor = await conn.execute(
+            f"UPDATE orders SET {assignments}, version = ? WHERE id = ? AND version = ?",
+            (*changes.values(), version, row["id"], row["version"]),
+        )
+        if cursor.rowcount != 1:
+            raise StaleOrder(f"Order {row['id']} changed under this move; retry")
+
+    async def _record_ignored(
+        self,
+        conn: aiosqlite.Connection,
+        actor: Actor,
+        row: Row,
+        move: Move,
+        why: str,
+        now: datetime,
+    ) -> None:
+        current = row[move.kind.value]
+        # The same carrier event twice in one batch: the timeline already has it.
+        with contextlib.suppress(sqlite3.IntegrityError):
+            await _insert_event(
+                conn,
+                row["id"],
+                move.kind,
+                current,
+                move.to,
+                actor,
+                EventSource.CARRIER,
+                why,
+                move.carrier_event_id,
+                now if move.at is None else move.at,
+                ignored=True,
+            )
+
+
+def _source_of(actor: Actor, move: Move) -> EventSource:
+    if move.force:
+        return EventSource.FORCED
+    return {"carrier": EventSource.CARRIER, "system": EventSource.AUTO}.get(
+        actor.kind, EventSource.MANUAL
+    )
+
+
+async def _insert_event(
+    conn: aiosqlite.Connection,
+    order_id: int,
+    kind: StatusKind,
+    from_status: str | None,
+    to_status: str,
+    actor: Actor,
+    source: EventSource,
+    note: str | None,
+    carrier_event_id: str | None,
+    at: datetime,
+    *,
+    ignored: bool = False,
+) -> None:
+    await conn.execute(
+        """INSERT INTO status_events (order_id, kind, from_status, to_status, actor, source,
+                                      note, carrier_event_id, ignored, at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (
+            order_id,
+            kind.value,
+            from_status,
+            str(to_status),
+            actor.label,
+            source.value,
+            note,
+            carrier_event_id,
+            int(ignored),
+            to_stored(at),
+        ),
+    )

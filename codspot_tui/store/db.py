@@ -1,0 +1,190 @@
+"""The one module that knows how to talk to SQLite (DESIGN §3: the database is a backend).
+
+Every process opens the file in WAL mode with a busy timeout and foreign keys on; writers take
+the write lock up front (`BEGIN IMMEDIATE`) so that a transaction never fails half-way on a
+lock upgrade.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from ..domain.errors import CodspotError, DatabaseError
+
+Row = sqlite3.Row
+DEFAULT_BUSY_TIMEOUT_MS = 5000
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def migrations() -> list[tuple[int, str]]:
+    """The shipped migrations as (version, SQL), in order."""
+    found = []
+    for entry in resources.files(__package__).joinpath("migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def latest_version() -> int:
+    return migrations()[-1][0]
+
+
+def _locked_message(error: sqlite3.OperationalError, timeout_ms: int) -> str | None:
+    text = str(error)
+    if "locked" in text or "busy" in text:
+        return (
+            f"the database is busy: another process held it for over {timeout_ms / 1000:g} s;"
+            " try again"
+        )
+    return None
+
+
+class Database:
+    """An open codspot database. Use `await Database.open(path)`; close with `await db.close()`."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path, busy_timeout_ms: int) -> None:
+        self.conn = conn
+        self.path = path
+        self.busy_timeout_ms = busy_timeout_ms
+        # One connection serves every task of a process; a transaction must not interleave.
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(
+        cls,
+        path: Path | str,
+        *,
+        create: bool = False,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+    ) -> Database:
+        """Open (or with `create`, make) the database at `path` and bring its schema up to date."""
+        path = Path(path).expanduser()
+        if not create and not path.exists():
+            raise DatabaseError(f"no database at {path}: run `codspot init` first")
+        if path.exists() and path.is_dir():
+            raise DatabaseError(f"{path} is a directory, not a database file")
+        if create:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise DatabaseError(f"can't create {path.parent}: {error.strerror}") from None
+        try:
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as error:
+            raise DatabaseError(f"can't open database {path}: {error}") from None
+        conn.row_factory = sqlite3.Row
+        db = cls(conn, path, busy_timeout_ms)
+        try:
+            await db._configure()
+            await db._migrate()
+        except BaseException:
+            await conn.close()
+            raise
+        return db
+
+    async def _configure(self) -> None:
+        try:
+            await self.conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+            mode = await self._scalar("PRAGMA journal_mode = WAL")
+            await self.conn.execute("PRAGMA foreign_keys = ON")
+            await self.conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.DatabaseError as error:
+            raise DatabaseError(f"{self.path} is not a codspot database ({error})") from None
+        if str(mode).lower() != "wal":
+            raise DatabaseError(f"can't use write-ahead logging on {self.path} (got {mode})")
+
+    async def _migrate(self) -> None:
+        current = int(await self._scalar("PRAGMA user_version"))
+        known = migrations()
+        if current > known[-1][0]:
+            raise DatabaseError(
+                f"{self.path} was made by a newer codspot (schema {current}); upgrade codspot"
+            )
+        if current == 0 and await self._scalar(
+            "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'"
+        ):
+            raise DatabaseError(f"{self.path} is a SQLite file of something else, not codspot")
+        for version, sql in known:
+            if version <= current:
+                continue
+            async with self.transaction():
+                # executescript would COMMIT our transaction; run statement by statement.
+                for statement in _split_sql(sql):
+                    await self.conn.execute(statement)
+                await self.conn.execute(f"PRAGMA user_version = {version}")
+
+    async def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        async with self.conn.execute(sql, params) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else row[0]
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One intent, one `BEGIN IMMEDIATE` transaction: readers never see half of it."""
+        async with self._write_lock:
+            try:
+                await self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                raise DatabaseError(
+                    _locked_message(error, self.busy_timeout_ms) or str(error)
+                ) from None
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.rollback()
+                raise
+            try:
+                await self.conn.commit()
+            except sqlite3.OperationalError as error:
+                await self.conn.rollback()
+                raise DatabaseError(
+                    _locked_message(error, self.busy_timeout_ms) or str(error)
+                ) from None
+
+    # Reads outside a transaction: each statement sees one consistent snapshot.
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        try:
+            async with self.conn.execute(sql, params) as cursor:
+                return list(await cursor.fetchall())
+        except sqlite3.OperationalError as error:
+            raise _as_codspot_error(error, self.busy_timeout_ms) from None
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        try:
+            async with self.conn.execute(sql, params) as cursor:
+                return await cursor.fetchone()
+        except sqlite3.OperationalError as error:
+            raise _as_codspot_error(error, self.busy_timeout_ms) from None
+
+    async def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    async def data_version(self) -> int:
+        """Changes whenever another connection commits: the cheap way to notice their writes."""
+        return int(await self._scalar("PRAGMA data_version"))
+
+
+def _as_codspot_error(error: sqlite3.OperationalError, timeout_ms: int) -> CodspotError:
+    return DatabaseError(_locked_message(error, timeout_ms) or f"database error: {error}")
+
+
+def _split_sql(script: str) -> Iterable[str]:
+    """Statements of a migration file. Our migrations hold no semicolons inside literals."""
+    lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
+    for statement in "\n".join(lines).split(";"):
+        if statement.strip():
+            yield statement

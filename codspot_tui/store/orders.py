@@ -1,0 +1,231 @@
+"""Order queries: rows in, read models out. Parameters only, never string-built values."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from ..domain.models import NewOrder, Order, OrderItem, StatusEvent
+from ..domain.statuses import Confirmation, Shipping, StatusKind
+from ..domain.times import from_stored, maybe_from_stored, to_stored
+from .db import Database, Row
+
+ORDER_COLUMNS = """
+    o.id, o.ref, o.source, o.created_at, o.customer, o.phone, o.city, o.address, o.delivery,
+    o.note, o.confirmation, o.shipping, o.tracking, o.sync, o.attempts, o.last_attempt_at,
+    o.callback_at, o.assigned_to, o.claimed_by, o.claim_expires_at, o.duplicate_of,
+    o.total_cents, o.version, o.updated_at, o.last_carrier_event_at
+"""
+
+
+def order_from_row(
+    row: Row, items: Sequence[OrderItem] = (), events: Sequence[StatusEvent] = ()
+) -> Order:
+    return Order(
+        id=row["id"],
+        ref=row["ref"],
+        source=row["source"],
+        created_at=from_stored(row["created_at"]),
+        customer=row["customer"],
+        phone=row["phone"],
+        city=row["city"],
+        address=row["address"],
+        delivery=row["delivery"],
+        note=row["note"],
+        confirmation=Confirmation(row["confirmation"]),
+        shipping=None if row["shipping"] is None else Shipping(row["shipping"]),
+        tracking=row["tracking"],
+        sync=row["sync"],
+        attempts=row["attempts"],
+        last_attempt_at=maybe_from_stored(row["last_attempt_at"]),
+        callback_at=maybe_from_stored(row["callback_at"]),
+        assigned_to=row["assigned_to"],
+        claimed_by=row["claimed_by"],
+        claim_expires_at=maybe_from_stored(row["claim_expires_at"]),
+        duplicate_of=row["duplicate_of"],
+        total_cents=row["total_cents"],
+        version=row["version"],
+        updated_at=from_stored(row["updated_at"]),
+        items=tuple(items),
+        events=tuple(events),
+    )
+
+
+async def fetch_order_row(conn: aiosqlite.Connection, order_id: int) -> Row | None:
+    async with conn.execute(
+        f"SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id = ?", (order_id,)
+    ) as c:
+        return await c.fetchone()
+
+
+async def order_ids_by_ref(db: Database, ref: str) -> list[tuple[int, str]]:
+    """(id, source) of every order called `ref`; refs are unique per source only."""
+    rows = await db.fetchall("SELECT id, source FROM orders WHERE ref = ? ORDER BY id", (ref,))
+    return [(row["id"], row["source"]) for row in rows]
+
+
+async def order_id_by_source_ref(db: Database, source: str, ref: str) -> int | None:
+    found = await db.scalar("SELECT id FROM orders WHERE source = ? AND ref = ?", (source, ref))
+    return None if found is None else int(found)
+
+
+async def items_of(
+    conn: aiosqlite.Connection | Database, order_ids: Sequence[int]
+) -> dict[int, list[OrderItem]]:
+    """Items of many orders in one query, in line order."""
+    found: dict[int, list[OrderItem]] = {order_id: [] for order_id in order_ids}
+    if not order_ids:
+        return found
+    marks = ",".join("?" * len(order_ids))
+    sql = f"""
+        SELECT i.order_id, p.sku, i.qty, i.price_cents
+        FROM order_items i JOIN products p ON p.id = i.product_id
+        WHERE i.order_id IN ({marks}) ORDER BY i.order_id, i.line
+    """
+    for row in await _fetchall(conn, sql, order_ids):
+        found[row["order_id"]].append(OrderItem(row["sku"], row["qty"], row["price_cents"]))
+    return found
+
+
+async def events_of(db: Database, order_id: int) -> list[StatusEvent]:
+    rows = await db.fetchall(
+        """SELECT kind, from_status, to_status, actor, source, note, at, carrier_event_id, ignored
+           FROM status_events WHERE order_id = ? ORDER BY id""",
+        (order_id,),
+    )
+    return [
+        StatusEvent(
+            kind=StatusKind(row["kind"]),
+            from_status=row["from_status"],
+            to_status=row["to_status"],
+            actor=row["actor"],
+            source=row["source"],
+            note=row["note"],
+            at=from_stored(row["at"]),
+            carrier_event_id=row["carrier_event_id"],
+            ignored=bool(row["ignored"]),
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    confirmation: frozenset[Confirmation] = frozenset()
+    shipping: frozenset[Shipping] = frozenset()
+    search: str | None = None
+    delivery: str | None = None
+    city: str | None = None
+
+
+async def orders_page(
+    db: Database, where: OrderFilter, *, before_id: int | None = None, limit: int = 50
+) -> list[Order]:
+    """Newest first, a keyset page: pass the last id seen as `before_id` for the next one."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if where.confirmation:
+        clauses.append(f"o.confirmation IN ({','.join('?' * len(where.confirmation))})")
+        params.extend(sorted(where.confirmation))
+    if where.shipping:
+        clauses.append(f"o.shipping IN ({','.join('?' * len(where.shipping))})")
+        params.extend(sorted(where.shipping))
+    if where.delivery:
+        clauses.append("o.delivery = ?")
+        params.append(where.delivery)
+    if where.city:
+        clauses.append("o.city = ? COLLATE NOCASE")
+        params.append(where.city)
+    if where.search:
+        pattern = "%" + _escape_like(where.search) + "%"
+        clauses.append(
+            "(o.ref LIKE ? ESCAPE '\\' OR o.customer LIKE ? ESCAPE '\\'"
+            " OR o.phone LIKE ? ESCAPE '\\' OR o.city LIKE ? ESCAPE '\\'"
+            " OR o.tracking LIKE ? ESCAPE '\\')"
+        )
+        params.extend([pattern] * 5)
+    if before_id is not None:
+        clauses.append("o.id < ?")
+        params.append(before_id)
+    sql = f"SELECT {ORDER_COLUMNS} FROM orders o"
+    if clauses:
+        sql += " WHERE " + " AND ".join(clauses)
+    sql += " ORDER BY o.id DESC LIMIT ?"
+    params.append(limit)
+    rows = await db.fetchall(sql, params)
+    items = await items_of(db, [row["id"] for row in rows])
+    return [order_from_row(row, items[row["id"]]) for row in rows]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def _fetchall(
+    conn: aiosqlite.Connection | Database, sql: str, params: Iterable[Any]
+) -> list[Row]:
+    if isinstance(conn, Database):
+        return await conn.fetchall(sql, list(params))
+    async with conn.execute(sql, list(params)) as cursor:
+        return list(await cursor.fetchall())
+
+
+def stored(moment: datetime | None) -> str | None:
+    return None if moment is None else to_stored(moment)
+
+
+OPEN_ORDER_SQL = """
+    (confirmation IN ('new', 'no_answer', 'call_later')
+     OR shipping IN ('created', 'fulfilled', 'shipped', 'package_issue'))
+"""
+
+
+async def open_order_ref_for_phone(conn: aiosqlite.Connection, phone: str) -> str | None:
+    """The ref of the oldest open order (not closed, parcel not done) for this phone."""
+    async with conn.execute(
+        f"SELECT ref FROM orders WHERE phone = ? AND {OPEN_ORDER_SQL} ORDER BY id LIMIT 1",
+        (phone,),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else row[0]
+
+
+async def insert_order(conn: aiosqlite.Connection, order: NewOrder, now: datetime) -> int | None:
+    """Store a new order and its items; None when (source, ref) is already there."""
+    cursor = await conn.execute(
+        """INSERT INTO orders (ref, source, created_at, customer, phone, city, address, delivery,
+                               note, assigned_to, duplicate_of, total_cents, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (source, ref) DO NOTHING""",
+        (
+            order.ref,
+            order.source,
+            to_stored(order.created_at),
+            order.customer,
+            order.phone,
+            order.city,
+            order.address,
+            order.delivery,
+            order.note,
+            order.assigned_to,
+            order.duplicate_of,
+            order.total_cents,
+            to_stored(now),
+        ),
+    )
+    if cursor.rowcount != 1:
+        return None
+    order_id = int(cursor.lastrowid or 0)
+    await conn.executemany(
+        "INSERT INTO order_items (order_id, line, product_id, qty, price_cents)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [
+            (order_id, line, item.product_id, item.qty, item.price_cents)
+            for line, item in enumerate(order.items, start=1)
+        ],
+    )
+    return order_id
