@@ -355,6 +355,12 @@ def test_hostile_text_is_stored_verbatim(shop: Run) -> None:
     assert control.code == 2 and "control characters" in one_line(control)
     long_name = shop("products", "add", "EVIL-3", "--name", "x" * 5000)
     assert long_name.code == 2
+    escape = shop("orders", "set", "A1", "--confirmation", "fake", "--note", "\x1b[2J wiped")
+    assert escape.code == 2 and "control characters" in one_line(escape)
+    assert shop("orders", "show", "A1", "--json").json()["confirmation"] == "new"
+    quoted = shop("orders", "set", "A1", "--confirmation", "fake", "--note", name)
+    assert quoted.code == 0
+    assert shop("orders", "show", "A1", "--json").json()["events"][0]["note"] == name
 
 
 def test_kpi_figures(shop: Run) -> None:

@@ -39,6 +39,7 @@ from ..domain.statuses import (
     StockReason,
     Sync,
 )
+from ..domain.text import clean_text
 from ..domain.times import from_stored, to_stored
 from ..settings import Settings
 from ..store.db import Database, Row
@@ -65,6 +66,14 @@ class Move:
     # Carrier moves: the carrier's own event id and time, for dedupe and ordering.
     carrier_event_id: str | None = None
     at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.note is not None:
+            try:
+                note = clean_text(self.note, "the note", max_length=1000, required=False)
+            except ValueError as error:
+                raise BadInput(str(error)) from None
+            object.__setattr__(self, "note", note or None)
 
 
 @dataclass(frozen=True)
