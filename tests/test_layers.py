@@ -16,6 +16,7 @@ LAYERS = {
     "store": 2,
     "services": 3,
     "carriers": 4,
+    "sandbox": 4,
     "tui": 5,
     "cli": 6,
     "cli_views": 6,

@@ -129,7 +129,7 @@ class StatusService:
         row = await fetch_order_row(conn, move.order_id)
         if row is None:
             return MoveResult(move.order_id, "", move.kind, None, False, str(refusal))
-        if actor.kind == "carrier":
+        if _is_parcel_of(actor, row):
             await self._record_ignored(conn, actor, row, move, str(refusal), now)
         return MoveResult(
             move.order_id,
@@ -155,9 +155,7 @@ class StatusService:
                 raise NotAdmin(f"only an admin may force a move ({actor.label} is not)")
             if not (move.note and move.note.strip()):
                 raise BadInput("a forced move needs a note saying why")
-        if actor.kind == "carrier" and (
-            row["delivery"] != actor.name or row["confirmation"] != Confirmation.CONFIRMED
-        ):
+        if actor.kind == "carrier" and not _is_parcel_of(actor, row):
             raise Refused(f"Order {ref} is not a parcel of carrier {actor.name}")
 
         if move.kind is StatusKind.CONFIRMATION:
@@ -402,6 +400,15 @@ class StatusService:
                 now if move.at is None else move.at,
                 ignored=True,
             )
+
+
+def _is_parcel_of(actor: Actor, row: Row) -> bool:
+    """Whether the order is a parcel of this carrier: the only timelines a carrier writes to."""
+    return (
+        actor.kind == "carrier"
+        and row["delivery"] == actor.name
+        and row["confirmation"] == Confirmation.CONFIRMED
+    )
 
 
 def _source_of(actor: Actor, move: Move) -> EventSource:
