@@ -7,19 +7,17 @@ else. Every failure is one line on stderr, never a traceback (CODSPOT_DEBUG=1 sh
 from __future__ import annotations
 
 import asyncio
-import getpass
-import json
 import os
 import sys
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from . import __version__, cli_views
+from .cli_carriers import carriers, sandbox_carrier, worker
+from .cli_session import Session, emit_json, json_option, pass_session
 from .domain.errors import BadInput, CodspotError
 from .domain.models import Actor
 from .domain.statuses import Role, Shipping, StatusKind, parse_status
@@ -27,52 +25,8 @@ from .domain.times import parse_user_time
 from .services.bundle import Services
 from .services.kpi import KpiService
 from .services.status import Move
-from .settings import Settings, config_path_from, default_db_path, load_settings
+from .settings import config_path_from, default_db_path, load_settings
 from .store.orders import OrderFilter
-
-T = TypeVar("T")
-
-
-@dataclass
-class Session:
-    """What the global options decided, handed to every command."""
-
-    db_path: Path
-    settings: Settings
-    db_named: bool = False  # --db or CODSPOT_DB given, rather than the default
-
-    @property
-    def agent_name(self) -> str:
-        return os.environ.get("CODSPOT_AGENT") or getpass.getuser()
-
-    def run(
-        self,
-        action: Callable[[Services, Actor], Awaitable[T]],
-        *,
-        create: bool = False,
-    ) -> T:
-        """Open the services, identify the agent, run `action`, close: one command's life."""
-
-        async def life() -> T:
-            services = await Services.open(self.db_path, self.settings, create=create)
-            try:
-                actor = await services.agents.identify(self.agent_name)
-                return await action(services, actor)
-            finally:
-                await services.close()
-
-        return asyncio.run(life())
-
-
-pass_session = click.make_pass_decorator(Session)
-
-
-def emit_json(value: Any) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
-
-
-def json_option(function: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(function)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -581,18 +535,18 @@ async def _tour(services: Services, actor: Actor, path: Path) -> None:
         f" {counts.no_answer} no answer ({counts.later_callbacks} callbacks later)"
     )
     queue = await services.queue.queue_page(actor, limit=5)
-    rows = [
+    calls = [
         (o.ref, o.customer, cli_views.dialable(o.phone), o.city, o.confirmation.value, o.attempts)
         for o in queue
     ]
-    click.echo(cli_views.table(("ref", "customer", "phone", "city", "status", "attempts"), rows))
+    click.echo(cli_views.table(("ref", "customer", "phone", "city", "status", "attempts"), calls))
     on_road = await services.orders.page(
         OrderFilter(shipping=frozenset({Shipping.SHIPPED, Shipping.PACKAGE_ISSUE})), limit=5
     )
-    rows = [(o.ref, o.city, o.delivery, o.tracking, o.shipping) for o in on_road]
+    parcels = [(o.ref, o.city, o.delivery, o.tracking, o.shipping) for o in on_road]
     click.echo(
         "\nOn the road\n"
-        + cli_views.table(("ref", "city", "carrier", "tracking", "shipping"), rows)
+        + cli_views.table(("ref", "city", "carrier", "tracking", "shipping"), parcels)
     )
     first = queue[0].ref if queue else "REF"
     click.echo(
@@ -604,6 +558,10 @@ async def _tour(services: Services, actor: Actor, path: Path) -> None:
         f"  codspot orders list --shipping shipped --limit 10\n"
         f"  codspot kpi --json"
     )
+
+
+for command in (carriers, worker, sandbox_carrier):
+    cli.add_command(command)
 
 
 # Entry point --------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ LAYERS = {
     "tui": 5,
     "cli": 6,
     "cli_views": 6,
+    "cli_session": 6,
+    "cli_carriers": 6,
     "__main__": 7,
 }
 
@@ -80,7 +82,7 @@ def test_nothing_below_the_dashboard_imports_textual() -> None:
     modules = [
         "codspot_tui." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
         for path in PACKAGE.rglob("*.py")
-        if path.relative_to(PACKAGE).parts[0] not in {"tui", "__main__.py", "cli.py"}
+        if path.relative_to(PACKAGE).parts[0] not in {"tui", "__main__.py", "cli.py", "cli_carriers.py", "cli_session.py"}
     ]
     script = (
         "import importlib, sys\n"

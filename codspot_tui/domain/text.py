@@ -40,3 +40,10 @@ def check_agent_name(name: str) -> str:
             f"agent name {name[:40]!r} must be 1-64 letters, digits, '.', '_', '@' or '-'"
         )
     return name
+
+
+def printable(value: object, max_length: int = 300) -> str:
+    """Text from a machine (a carrier's description) made safe to store and show: control
+    characters become spaces, runs of space fold, and it is cut to `max_length`."""
+    text = _CONTROL.sub(" ", str(value))
+    return " ".join(text.split())[:max_length]

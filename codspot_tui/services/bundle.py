@@ -10,6 +10,7 @@ from ..store.db import Database
 from .agents import AgentService
 from .clock import Clock, system_clock
 from .orders import OrderService
+from .parcels import ParcelService
 from .queue import QueueService
 from .status import StatusService
 from .stock import StockService
@@ -25,18 +26,21 @@ class Services:
     status: StatusService
     queue: QueueService
     orders: OrderService
+    parcels: ParcelService
 
     @classmethod
     def over(cls, db: Database, settings: Settings, clock: Clock = system_clock) -> Services:
+        status = StatusService(db, settings, clock)
         return cls(
             db=db,
             settings=settings,
             clock=clock,
             agents=AgentService(db, clock),
             stock=StockService(db, clock),
-            status=StatusService(db, settings, clock),
+            status=status,
             queue=QueueService(db, settings, clock),
             orders=OrderService(db),
+            parcels=ParcelService(db, settings, status, clock),
         )
 
     @classmethod

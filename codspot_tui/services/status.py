@@ -66,6 +66,7 @@ class Move:
     # Carrier moves: the carrier's own event id and time, for dedupe and ordering.
     carrier_event_id: str | None = None
     at: datetime | None = None
+    raw_status: str | None = None  # the carrier's own word for it
 
     def __post_init__(self) -> None:
         if self.note is not None:
@@ -85,6 +86,7 @@ class MoveResult:
     applied: bool
     reason: str | None = None  # why nothing changed, for a person
     version: int | None = None
+    duplicate: bool = False  # news we already had: nothing written at all
 
 
 class StatusService:
@@ -105,18 +107,65 @@ class StatusService:
         A carrier's refused move is still written to the timeline, marked ignored (DESIGN §1).
         """
         now = self.clock()
-        results: list[MoveResult] = []
         async with self.db.transaction() as conn:
-            for move in moves:
-                await conn.execute("SAVEPOINT move")
-                try:
-                    result = await self._apply_one(conn, actor, move, now)
-                except (Refused, NotFound, BadInput) as refusal:
-                    await conn.execute("ROLLBACK TO move")
-                    result = await self._refused_in_batch(conn, actor, move, refusal, now)
-                await conn.execute("RELEASE move")
-                results.append(result)
+            return await self.apply_within(conn, actor, moves, now)
+
+    async def apply_within(
+        self, conn: aiosqlite.Connection, actor: Actor, moves: Sequence[Move], now: datetime
+    ) -> list[MoveResult]:
+        """`apply_batch` inside a transaction the caller holds (a carrier batch's)."""
+        results: list[MoveResult] = []
+        for move in moves:
+            await conn.execute("SAVEPOINT move")
+            try:
+                result = await self._apply_one(conn, actor, move, now)
+            except (Refused, NotFound, BadInput) as refusal:
+                await conn.execute("ROLLBACK TO move")
+                result = await self._refused_in_batch(conn, actor, move, refusal, now)
+            await conn.execute("RELEASE move")
+            results.append(result)
         return results
+
+    async def record_carrier_news(
+        self,
+        conn: aiosqlite.Connection,
+        actor: Actor,
+        order_id: int,
+        *,
+        event_id: str,
+        raw_status: str,
+        at: datetime,
+        note: str,
+    ) -> bool:
+        """Put a carrier event that moves nothing into the timeline (once); False if known.
+
+        For what the carrier says that is not ours to act on: a status we have no mapping for,
+        or "returned to sender", which waits for the operator to see the package (DESIGN §1).
+        """
+        row = await fetch_order_row(conn, order_id)
+        if row is None or not _is_parcel_of(actor, row):
+            return False
+        async with conn.execute(
+            "SELECT 1 FROM status_events WHERE order_id = ? AND carrier_event_id = ?",
+            (order_id, event_id),
+        ) as cursor:
+            if await cursor.fetchone():
+                return False
+        await _insert_event(
+            conn,
+            order_id,
+            StatusKind.SHIPPING,
+            row["shipping"],
+            row["shipping"],
+            actor,
+            EventSource.CARRIER,
+            note,
+            event_id,
+            at,
+            ignored=True,
+            raw_status=raw_status,
+        )
+        return True
 
     async def _refused_in_batch(
         self,
@@ -169,7 +218,14 @@ class StatusService:
             duplicate = await self._carrier_duplicate(conn, row, move, current)
             if duplicate:
                 return MoveResult(
-                    row["id"], ref, move.kind, current, False, duplicate, row["version"]
+                    row["id"],
+                    ref,
+                    move.kind,
+                    current,
+                    False,
+                    duplicate,
+                    row["version"],
+                    duplicate=True,
                 )
 
         mover = actor.mover_for(row["delivery"], force=move.force)
@@ -194,6 +250,7 @@ class StatusService:
             move.note,
             move.carrier_event_id,
             now if move.at is None else move.at,
+            raw_status=move.raw_status,
         )
 
         final = move.to
@@ -399,6 +456,7 @@ class StatusService:
                 move.carrier_event_id,
                 now if move.at is None else move.at,
                 ignored=True,
+                raw_status=move.raw_status,
             )
 
 
@@ -432,11 +490,12 @@ async def _insert_event(
     at: datetime,
     *,
     ignored: bool = False,
+    raw_status: str | None = None,
 ) -> None:
     await conn.execute(
         """INSERT INTO status_events (order_id, kind, from_status, to_status, actor, source,
-                                      note, carrier_event_id, ignored, at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                      note, carrier_event_id, ignored, at, raw_status)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (
             order_id,
             kind.value,
@@ -448,5 +507,6 @@ async def _insert_event(
             carrier_event_id,
             int(ignored),
             to_stored(at),
+            raw_status,
         ),
     )

@@ -1,0 +1,115 @@
+"""One place that turns HTTP trouble into carrier errors, without leaking secrets.
+
+Messages name the carrier and the path template, never a full URL: some carriers put their
+keys in the path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import httpx
+
+from .base import (
+    CarrierAuthFailed,
+    CarrierBadAnswer,
+    CarrierRateLimited,
+    CarrierRejected,
+    CarrierUnavailable,
+)
+
+
+class RateLimiter:
+    """At most `rate` calls a second to one carrier, shared by every task that calls it."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+        self._paused_until = 0.0
+
+    def pause(self, seconds: float) -> None:
+        """The carrier asked us to wait (Retry-After): nobody calls it before then."""
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next, self._paused_until)
+            self._next = start + self.interval
+        if start > now:
+            await asyncio.sleep(start - now)
+
+
+def make_client(
+    base_url: str, timeout: float, headers: dict[str, str] | None = None
+) -> httpx.AsyncClient:
+    """One client per carrier: pooled connections, every timeout bounded."""
+    return httpx.AsyncClient(
+        base_url=base_url,
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+        headers=headers,
+        limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
+        follow_redirects=False,
+    )
+
+
+async def request_json(
+    client: httpx.AsyncClient,
+    carrier: str,
+    method: str,
+    url: str,
+    *,
+    what: str,
+    limiter: RateLimiter | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Send one request and return its JSON body, or raise the carrier error that fits."""
+    if limiter is not None:
+        await limiter.acquire()
+    try:
+        response = await client.request(method, url, **kwargs)
+    except httpx.TimeoutException:
+        raise CarrierUnavailable(f"{carrier}: {what} timed out") from None
+    except httpx.TransportError as error:
+        raise CarrierUnavailable(f"{carrier}: {what} failed: {type(error).__name__}") from None
+    status = response.status_code
+    if status in (401, 403):
+        raise CarrierAuthFailed(f"{carrier}: {what} refused our credentials (HTTP {status})")
+    if status == 429:
+        retry_after = _retry_after(response)
+        if limiter is not None:
+            limiter.pause(1.0 if retry_after is None else retry_after)
+        raise CarrierRateLimited(f"{carrier}: {what} rate limited", retry_after=retry_after)
+    if status >= 500:
+        raise CarrierUnavailable(f"{carrier}: {what} failed with HTTP {status}")
+    if status >= 400:
+        raise CarrierRejected(f"{carrier}: {what} rejected (HTTP {status}): {_reason(response)}")
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise CarrierBadAnswer(
+            f"{carrier}: {what} answered with something that is not JSON"
+        ) from None
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After", "")
+    try:
+        return max(0.0, min(float(value), 3600.0))
+    except ValueError:
+        return None
+
+
+def _reason(response: httpx.Response) -> str:
+    """The carrier's own error text, short and on one line."""
+    try:
+        body = response.json()
+        text = body.get("error") or body.get("message") if isinstance(body, dict) else None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        text = None
+    text = str(text or response.reason_phrase or "no reason given")
+    return " ".join(text.split())[:200]

@@ -1,0 +1,100 @@
+"""The adapter for the sandbox carrier (`codspot sandbox-carrier`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from ..settings import CarrierSettings
+from .base import CarrierBadAnswer, ParcelRequest, TrackedEvent, TrackedParcel, TrackResult
+from .http import RateLimiter, make_client, request_json
+from .vocabulary import SANDBOX
+
+MAX_BATCH = 50
+
+
+class SandboxClient:
+    def __init__(self, settings: CarrierSettings, client: httpx.AsyncClient | None = None) -> None:
+        self.name = settings.name
+        self.batch_size = min(settings.batch_size, MAX_BATCH)
+        token = settings.credentials.get("token", "")
+        self._http = client or make_client(
+            settings.url, settings.timeout, {"Authorization": f"Bearer {token}"}
+        )
+        self._limiter = RateLimiter(settings.rate_per_second)
+
+    async def create_parcel(self, parcel: ParcelRequest) -> str:
+        body = {
+            "reference": parcel.reference,
+            "customer": parcel.customer,
+            "phone": parcel.phone,
+            "city": parcel.city,
+            "address": parcel.address,
+            "cod_amount": parcel.cod_cents / 100,
+            "items": [{"sku": sku, "qty": qty} for sku, qty in parcel.items],
+        }
+        answer = await request_json(
+            self._http,
+            self.name,
+            "POST",
+            "/v1/parcels",
+            what="create parcel",
+            json=body,
+            limiter=self._limiter,
+        )
+        tracking = answer.get("tracking") if isinstance(answer, dict) else None
+        if not isinstance(tracking, str) or not tracking.strip():
+            raise CarrierBadAnswer(f"{self.name}: create parcel answered without a tracking number")
+        return tracking.strip()
+
+    async def track(self, trackings: Sequence[str]) -> TrackResult:
+        answer = await request_json(
+            self._http,
+            self.name,
+            "GET",
+            "/v1/parcels",
+            what="track parcels",
+            params={"tracking": ",".join(trackings)},
+            limiter=self._limiter,
+        )
+        try:
+            parcels = tuple(_parcel(p) for p in answer["parcels"])
+            unknown = tuple(str(t) for t in answer.get("unknown", []))
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise CarrierBadAnswer(
+                f"{self.name}: track parcels answered in an unknown shape ({type(error).__name__})"
+            ) from None
+        return TrackResult(parcels, unknown)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+def _parcel(raw: dict[str, Any]) -> TrackedParcel:
+    events = tuple(
+        TrackedEvent(
+            event_id=str(event["id"]),
+            raw_status=str(event["status"]),
+            meaning=SANDBOX.meaning(str(event["status"])),
+            at=_time(event["at"]),
+            description=str(event.get("description") or ""),
+            location=str(event.get("location") or ""),
+        )
+        for event in raw["events"]
+    )
+    status = str(raw["status"])
+    return TrackedParcel(
+        tracking=str(raw["tracking"]),
+        raw_status=status,
+        meaning=SANDBOX.meaning(status),
+        updated_at=_time(raw["updated_at"]),
+        events=tuple(sorted(events, key=lambda e: e.at)),
+    )
+
+
+def _time(text: Any) -> datetime:
+    moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,239 @@
+"""The carrier worker: creates parcels for confirmed orders and brings their journeys back.
+
+It only calls services. Per carrier it keeps a rate limit (in the adapter), honours
+Retry-After, and stops hammering a carrier that keeps failing (a circuit breaker with
+exponential pauses). Stopping finishes the batch in hand; a batch cut short by a kill leaves
+nothing half-written, because each is one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..domain.statuses import Shipping
+from ..domain.text import printable
+from ..services.parcels import CarrierNews, DueParcel, ParcelJob, ParcelService
+from .base import Carrier, CarrierError, CarrierRateLimited, ParcelRequest, TrackedParcel
+from .vocabulary import Info
+
+log = logging.getLogger("codspot.worker")
+
+FAILURES_BEFORE_PAUSE = 3
+MAX_PAUSE = 300.0
+RETURNED_NOTE = "the carrier reports it returned to the merchant: mark it returned once it is back"
+
+
+@dataclass
+class _Breaker:
+    """Consecutive failures of one carrier, and until when we leave it alone."""
+
+    failures: int = 0
+    open_until: float = 0.0
+
+    def is_open(self) -> bool:
+        return time.monotonic() < self.open_until
+
+    def succeeded(self) -> None:
+        self.failures = 0
+        self.open_until = 0.0
+
+    def failed(self, retry_after: float | None) -> float:
+        """Count a failure; returns how long to leave the carrier alone (0: not at all)."""
+        self.failures += 1
+        pause = 0.0
+        if retry_after is not None:
+            pause = retry_after
+        elif self.failures >= FAILURES_BEFORE_PAUSE:
+            pause = min(2.0 ** (self.failures - FAILURES_BEFORE_PAUSE) * 5.0, MAX_PAUSE)
+        self.open_until = max(self.open_until, time.monotonic() + pause)
+        return pause
+
+
+class CarrierWorker:
+    def __init__(
+        self,
+        parcels: ParcelService,
+        carriers: dict[str, Carrier],
+        *,
+        tick: float = 1.0,
+        jobs_per_round: int = 200,
+    ) -> None:
+        self.parcels = parcels
+        self.carriers = carriers
+        self.tick = tick
+        self.jobs_per_round = jobs_per_round
+        self.breakers = {name: _Breaker() for name in carriers}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Drain and poll until `stop` is set; then return once the batch in hand is done."""
+        log.info("worker started for %s", ", ".join(sorted(self.carriers)) or "no carrier")
+        while not stop.is_set():
+            await self.run_once(stop)
+            with contextlib.suppress(TimeoutError):  # the tick passed: go round again
+                await asyncio.wait_for(stop.wait(), timeout=self.tick)
+        log.info("worker stopped")
+
+    async def run_once(self, stop: asyncio.Event | None = None) -> None:
+        """One drain of the outbox and one poll of every parcel that is due."""
+        stop = stop or asyncio.Event()
+        await self.drain_outbox(stop)
+        await asyncio.gather(*(self.poll(name, stop) for name in self.carriers))
+
+    async def close(self) -> None:
+        for carrier in self.carriers.values():
+            await carrier.aclose()
+
+    # Parcel creation ------------------------------------------------------------------------
+
+    async def drain_outbox(self, stop: asyncio.Event) -> int:
+        jobs = await self.parcels.due_jobs(self.jobs_per_round)
+        by_carrier: dict[str, list[ParcelJob]] = {}
+        for job in jobs:
+            by_carrier.setdefault(job.carrier, []).append(job)
+        done = await asyncio.gather(
+            *(self._create(name, queue, stop) for name, queue in by_carrier.items())
+        )
+        return sum(done)
+
+    async def _create(self, name: str, jobs: list[ParcelJob], stop: asyncio.Event) -> int:
+        carrier = self.carriers.get(name)
+        created = 0
+        for job in jobs:
+            if stop.is_set():
+                break
+            if carrier is None:
+                await self.parcels.parcel_failed(
+                    job, f"no carrier named {name!r} in the settings", retryable=False
+                )
+                continue
+            breaker = self.breakers[name]
+            if breaker.is_open():
+                break
+            try:
+                tracking = await carrier.create_parcel(_request(job))
+            except CarrierError as error:
+                retry_at = await self.parcels.parcel_failed(
+                    job, str(error), retryable=error.retryable
+                )
+                pause = breaker.failed(
+                    error.retry_after if isinstance(error, CarrierRateLimited) else None
+                )
+                log.warning(
+                    "%s: parcel for %s not created: %s (retry at %s%s)",
+                    name,
+                    job.ref,
+                    error,
+                    f"{retry_at:%H:%M:%S}",
+                    f", pausing {name} {pause:.0f}s" if pause else "",
+                )
+                continue
+            breaker.succeeded()
+            await self.parcels.parcel_created(job, tracking)
+            created += 1
+            log.info("%s: parcel %s created for order %s", name, tracking, job.ref)
+        return created
+
+    # Polling --------------------------------------------------------------------------------
+
+    async def poll(self, name: str, stop: asyncio.Event) -> int:
+        """Poll every due parcel of one carrier, a batch at a time; returns parcels polled."""
+        carrier = self.carriers[name]
+        breaker = self.breakers[name]
+        batch_size = max(1, carrier.batch_size)
+        polled = 0
+        while not stop.is_set() and not breaker.is_open():
+            due = await self.parcels.due_parcels(name, batch_size)
+            if not due:
+                break
+            try:
+                result = await carrier.track([parcel.tracking for parcel in due])
+            except CarrierError as error:
+                pause = breaker.failed(error.retry_after)
+                await self.parcels.carrier_failed(name, str(error))
+                log.warning(
+                    "%s: tracking failed: %s%s",
+                    name,
+                    error,
+                    f" (pausing {pause:.0f}s)" if pause else "",
+                )
+                break
+            breaker.succeeded()
+            by_tracking = {parcel.tracking: parcel for parcel in due}
+            unknown = [by_tracking[t] for t in result.unknown if t in by_tracking]
+            news = list(_news(by_tracking, result.parcels))
+            summary = await self.parcels.apply_news(
+                name, [p for p in due if p not in unknown], news, unknown
+            )
+            polled += len(due)
+            if summary.applied or summary.unmapped:
+                log.info(
+                    "%s: %d parcels polled, %d moves, %d refused, %d unmapped",
+                    name,
+                    len(due),
+                    summary.applied,
+                    summary.refused,
+                    summary.unmapped,
+                )
+        return polled
+
+
+def _request(job: ParcelJob) -> ParcelRequest:
+    return ParcelRequest(
+        reference=job.reference,
+        customer=job.customer,
+        phone=job.phone,
+        city=job.city,
+        address=job.address,
+        cod_cents=job.cod_cents,
+        items=job.items,
+        note=job.note,
+    )
+
+
+def _news(ours: dict[str, DueParcel], parcels: Iterable[TrackedParcel]) -> Iterable[CarrierNews]:
+    """The events of each tracked parcel we have not applied yet, oldest first."""
+    for tracked in parcels:
+        parcel = ours.get(tracked.tracking)
+        if parcel is None:
+            continue  # the carrier answered about a parcel we did not ask for
+        for event in tracked.events:
+            if parcel.last_event_at is not None and event.at <= parcel.last_event_at:
+                continue
+            where = f" ({printable(event.location, 80)})" if event.location else ""
+            said = printable(event.description) + where
+            if isinstance(event.meaning, Shipping):
+                yield CarrierNews(
+                    parcel.order_id,
+                    printable(event.event_id, 200),
+                    printable(event.raw_status, 100),
+                    event.at,
+                    event.meaning,
+                    True,
+                    said,
+                )
+            elif event.meaning is Info.RETURNED_TO_SENDER:
+                yield CarrierNews(
+                    parcel.order_id,
+                    printable(event.event_id, 200),
+                    printable(event.raw_status, 100),
+                    event.at,
+                    None,
+                    True,
+                    f"{said}: {RETURNED_NOTE}" if said else RETURNED_NOTE,
+                )
+            elif event.meaning is None:
+                raw = printable(event.raw_status, 100)
+                yield CarrierNews(
+                    parcel.order_id,
+                    printable(event.event_id, 200),
+                    raw,
+                    event.at,
+                    None,
+                    False,
+                    f"unmapped carrier status {raw!r}" + (f": {said}" if said else ""),
+                )

@@ -1,0 +1,62 @@
+"""What every command shares: the session the global options decide, and JSON output."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .domain.models import Actor
+from .services.bundle import Services
+from .settings import Settings
+
+T = TypeVar("T")
+
+
+@dataclass
+class Session:
+    """What the global options decided, handed to every command."""
+
+    db_path: Path
+    settings: Settings
+    db_named: bool = False  # --db or CODSPOT_DB given, rather than the default
+
+    @property
+    def agent_name(self) -> str:
+        return os.environ.get("CODSPOT_AGENT") or getpass.getuser()
+
+    def run(
+        self,
+        action: Callable[[Services, Actor], Awaitable[T]],
+        *,
+        create: bool = False,
+    ) -> T:
+        """Open the services, identify the agent, run `action`, close: one command's life."""
+
+        async def life() -> T:
+            services = await Services.open(self.db_path, self.settings, create=create)
+            try:
+                actor = await services.agents.identify(self.agent_name)
+                return await action(services, actor)
+            finally:
+                await services.close()
+
+        return asyncio.run(life())
+
+
+pass_session = click.make_pass_decorator(Session)
+
+
+def emit_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def json_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(function)

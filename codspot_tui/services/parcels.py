@@ -1,0 +1,312 @@
+"""Parcels at the carriers: creating them (the outbox), bringing their journeys back, health.
+
+The worker calls these; it never writes SQL. A carrier's batch of news is applied through
+StatusService in one transaction, together with the polling schedule and the carrier's
+health, so a worker killed mid-batch leaves either all of it or none.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ..domain.models import Actor
+from ..domain.statuses import Shipping, StatusKind, Sync
+from ..domain.times import maybe_from_stored, to_stored
+from ..settings import Settings
+from ..store import parcels as q
+from ..store.db import Database
+from .clock import Clock, system_clock
+from .status import Move, StatusService
+
+# Parcel creation: retry with exponential backoff and jitter; after the budget the order is
+# marked failed (visible) but the job is kept and retried slowly: never lost.
+RETRY_BASE = timedelta(seconds=5)
+RETRY_CEILING = timedelta(minutes=30)
+RETRY_BUDGET = 8
+# States that change slowly are polled less often than parcels in motion.
+SLOW_STATES = frozenset({Shipping.CANCELED, Shipping.IN_RETURN})
+SLOW_FACTOR = 6
+
+
+@dataclass(frozen=True)
+class ParcelJob:
+    job_id: int
+    order_id: int
+    ref: str
+    reference: str  # what the carrier knows the order by: unique across sources
+    carrier: str
+    attempts: int
+    customer: str
+    phone: str
+    city: str
+    address: str
+    note: str | None
+    cod_cents: int
+    items: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class DueParcel:
+    order_id: int
+    ref: str
+    tracking: str
+    shipping: Shipping
+    last_event_at: datetime | None  # the newest carrier event already applied
+
+
+@dataclass(frozen=True)
+class CarrierNews:
+    """One event a carrier reported about one of our parcels."""
+
+    order_id: int
+    event_id: str
+    raw_status: str
+    at: datetime
+    move_to: Shipping | None  # None: nothing of ours moves
+    mapped: bool  # False: a raw status no vocabulary knows
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    applied: int  # moves made
+    refused: int  # news the rules refused or that moves nothing, written to the timeline
+    unmapped: int  # raw statuses no vocabulary knows
+
+
+@dataclass(frozen=True)
+class CarrierHealth:
+    carrier: str
+    last_success_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    consecutive_failures: int
+    paused_until: datetime | None
+    pending_sync: int
+    failed_sync: int
+    unmapped: tuple[str, ...]
+
+
+class ParcelService:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        status: StatusService,
+        clock: Clock = system_clock,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.status = status
+        self.clock = clock
+        self.rng = rng or random.Random()
+
+    # Parcel creation ------------------------------------------------------------------------
+
+    async def due_jobs(self, limit: int = 100) -> list[ParcelJob]:
+        rows = await q.due_jobs(self.db, self.clock(), limit)
+        items = await q.item_lines(self.db, [row["order_id"] for row in rows])
+        return [
+            ParcelJob(
+                job_id=row["job_id"],
+                order_id=row["order_id"],
+                ref=row["ref"],
+                reference=f"{row['source']}:{row['ref']}",
+                carrier=row["carrier"],
+                attempts=row["attempts"],
+                customer=row["customer"],
+                phone=row["phone"],
+                city=row["city"],
+                address=row["address"],
+                note=row["note"],
+                cod_cents=row["total_cents"],
+                items=tuple(items[row["order_id"]]),
+            )
+            for row in rows
+        ]
+
+    async def next_job_at(self) -> datetime | None:
+        return maybe_from_stored(await q.next_job_at(self.db))
+
+    async def parcel_created(self, job: ParcelJob, tracking: str) -> None:
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                """UPDATE orders SET tracking = ?, sync = ?, next_poll_at = ?, updated_at = ?,
+                          version = version + 1
+                   WHERE id = ?""",
+                (
+                    tracking,
+                    Sync.SYNCED.value,
+                    to_stored(self._next_poll(job.carrier, now, None)),
+                    to_stored(now),
+                    job.order_id,
+                ),
+            )
+            await conn.execute(
+                "UPDATE outbox SET done_at = ?, last_error = NULL, attempts = attempts + 1"
+                " WHERE id = ?",
+                (to_stored(now), job.job_id),
+            )
+            await q.note_health(conn, job.carrier, now, error=None)
+
+    async def parcel_failed(self, job: ParcelJob, error: str, *, retryable: bool) -> datetime:
+        """Count a failed attempt and schedule the next; returns when it will be."""
+        now = self.clock()
+        attempts = job.attempts + 1
+        if retryable and attempts < RETRY_BUDGET:
+            delay = min(RETRY_BASE * 2 ** (attempts - 1), RETRY_CEILING)
+        else:
+            delay = RETRY_CEILING
+        delay *= self.rng.uniform(0.5, 1.5)
+        retry_at: datetime = now + delay
+        gave_up = attempts >= RETRY_BUDGET or not retryable
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                (attempts, to_stored(retry_at), error, job.job_id),
+            )
+            if gave_up:
+                await conn.execute(
+                    "UPDATE orders SET sync = ?, version = version + 1 WHERE id = ? AND sync <> ?",
+                    (Sync.FAILED.value, job.order_id, Sync.FAILED.value),
+                )
+            await q.note_health(conn, job.carrier, now, error=error)
+        return retry_at
+
+    # Polling --------------------------------------------------------------------------------
+
+    async def due_parcels(self, carrier: str, limit: int) -> list[DueParcel]:
+        rows = await q.due_parcels(self.db, carrier, self.clock(), limit)
+        return [
+            DueParcel(
+                row["id"],
+                row["ref"],
+                row["tracking"],
+                Shipping(row["shipping"]),
+                maybe_from_stored(row["last_carrier_event_at"]),
+            )
+            for row in rows
+        ]
+
+    async def next_poll_at(self, carrier: str) -> datetime | None:
+        return maybe_from_stored(await q.next_poll_at(self.db, carrier))
+
+    async def apply_news(
+        self,
+        carrier: str,
+        polled: Sequence[DueParcel],
+        news: Sequence[CarrierNews],
+        unknown: Sequence[DueParcel] = (),
+    ) -> BatchSummary:
+        """One carrier batch, one transaction: moves, timeline notes, schedule, health."""
+        now = self.clock()
+        actor = Actor.carrier(carrier)
+        moves = [
+            Move(
+                n.order_id,
+                StatusKind.SHIPPING,
+                n.move_to,
+                note=n.note or None,
+                carrier_event_id=n.event_id,
+                at=n.at,
+                raw_status=n.raw_status,
+            )
+            for n in news
+            if n.move_to is not None
+        ]
+        async with self.db.transaction() as conn:
+            results = await self.status.apply_within(conn, actor, moves, now)
+            noted = 0
+            for item in news:
+                if item.move_to is not None:
+                    continue
+                if not item.mapped:
+                    await q.note_unmapped(conn, carrier, item.raw_status, now)
+                noted += await self.status.record_carrier_news(
+                    conn,
+                    actor,
+                    item.order_id,
+                    event_id=item.event_id,
+                    raw_status=item.raw_status,
+                    at=item.at,
+                    note=item.note,
+                )
+            states = await q.shipping_of(conn, [p.order_id for p in polled])
+            schedule = [
+                (self._stored_poll(carrier, now, states.get(p.order_id)), p.order_id)
+                for p in polled
+            ]
+            # A parcel the carrier does not know: ask again, slowly, and say so.
+            schedule += [
+                (to_stored(now + self._interval(carrier) * SLOW_FACTOR), p.order_id)
+                for p in unknown
+            ]
+            await q.schedule_polls(conn, schedule)
+            await q.note_health(conn, carrier, now, error=None)
+            if unknown:
+                names = ", ".join(p.tracking for p in unknown[:5])
+                await q.note_problem(
+                    conn,
+                    carrier,
+                    now,
+                    f"{carrier} does not know {len(unknown)} tracking number(s): {names}",
+                )
+        return BatchSummary(
+            applied=sum(r.applied for r in results),
+            refused=noted + sum(1 for r in results if not r.applied and not r.duplicate),
+            unmapped=sum(not n.mapped for n in news),
+        )
+
+    async def carrier_failed(
+        self, carrier: str, error: str, paused_until: datetime | None = None
+    ) -> None:
+        async with self.db.transaction() as conn:
+            await q.note_health(conn, carrier, self.clock(), error=error, paused_until=paused_until)
+
+    def _interval(self, carrier: str) -> timedelta:
+        settings = self.settings.carriers.get(carrier)
+        return timedelta(seconds=settings.poll_interval if settings else 60.0)
+
+    def _next_poll(self, carrier: str, now: datetime, shipping: str | None) -> datetime:
+        interval = self._interval(carrier)
+        if shipping in SLOW_STATES:
+            interval *= SLOW_FACTOR
+        # A little jitter spreads parcels confirmed together over the carrier's minute.
+        return now + interval * self.rng.uniform(0.9, 1.1)
+
+    def _stored_poll(self, carrier: str, now: datetime, shipping: str | None) -> str | None:
+        if shipping in (Shipping.DELIVERED, Shipping.RETURNED):
+            return None  # final: nothing more will come
+        return to_stored(self._next_poll(carrier, now, shipping))
+
+    # Health ---------------------------------------------------------------------------------
+
+    async def health(self) -> list[CarrierHealth]:
+        rows = {row["carrier"]: row for row in await q.health_rows(self.db)}
+        syncs = await q.sync_counts(self.db)
+        unmapped: dict[str, list[str]] = {}
+        for row in await q.unmapped_rows(self.db):
+            unmapped.setdefault(row["carrier"], []).append(row["raw_status"])
+        names = sorted(set(self.settings.carriers) | set(rows) | {c for c, _ in syncs})
+        report = []
+        for name in names:
+            found = rows.get(name)
+            report.append(
+                CarrierHealth(
+                    carrier=name,
+                    last_success_at=maybe_from_stored(found["last_success_at"]) if found else None,
+                    last_error=found["last_error"] if found else None,
+                    last_error_at=maybe_from_stored(found["last_error_at"]) if found else None,
+                    consecutive_failures=found["consecutive_failures"] if found else 0,
+                    paused_until=maybe_from_stored(found["paused_until"]) if found else None,
+                    pending_sync=syncs.get((name, Sync.PENDING.value), 0),
+                    failed_sync=syncs.get((name, Sync.FAILED.value), 0),
+                    unmapped=tuple(unmapped.get(name, [])),
+                )
+            )
+        return report

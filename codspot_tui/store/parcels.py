@@ -1,0 +1,155 @@
+"""Queries for parcel creation (the outbox), polling, and carrier health."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from ..domain.times import to_stored
+from .db import Database, Row
+
+
+async def due_jobs(db: Database, now: datetime, limit: int) -> list[Row]:
+    """Parcel-creation jobs whose time has come, with what the carrier needs to know."""
+    return await db.fetchall(
+        """SELECT j.id AS job_id, j.order_id, j.carrier, j.attempts, o.ref, o.source,
+                  o.customer, o.phone, o.city, o.address, o.note, o.total_cents
+           FROM outbox j JOIN orders o ON o.id = j.order_id
+           WHERE j.done_at IS NULL AND j.next_attempt_at <= ?
+           ORDER BY j.next_attempt_at, j.id LIMIT ?""",
+        (to_stored(now), limit),
+    )
+
+
+async def next_job_at(db: Database) -> str | None:
+    value = await db.scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE done_at IS NULL")
+    return None if value is None else str(value)
+
+
+async def item_lines(db: Database, order_ids: list[int]) -> dict[int, list[tuple[str, int]]]:
+    found: dict[int, list[tuple[str, int]]] = {order_id: [] for order_id in order_ids}
+    if not order_ids:
+        return found
+    marks = ",".join("?" * len(order_ids))
+    rows = await db.fetchall(
+        f"""SELECT i.order_id, p.sku, i.qty FROM order_items i
+            JOIN products p ON p.id = i.product_id
+            WHERE i.order_id IN ({marks}) ORDER BY i.order_id, i.line""",
+        order_ids,
+    )
+    for row in rows:
+        found[row[0]].append((row[1], row[2]))
+    return found
+
+
+async def due_parcels(db: Database, carrier: str, now: datetime, limit: int) -> list[Row]:
+    return await db.fetchall(
+        """SELECT id, ref, tracking, shipping, last_carrier_event_at FROM orders
+           WHERE delivery = ? AND next_poll_at IS NOT NULL AND next_poll_at <= ?
+             AND shipping NOT IN ('delivered', 'returned')
+           ORDER BY next_poll_at, id LIMIT ?""",
+        (carrier, to_stored(now), limit),
+    )
+
+
+async def next_poll_at(db: Database, carrier: str) -> str | None:
+    value = await db.scalar(
+        """SELECT MIN(next_poll_at) FROM orders
+           WHERE delivery = ? AND next_poll_at IS NOT NULL
+             AND shipping NOT IN ('delivered', 'returned')""",
+        (carrier,),
+    )
+    return None if value is None else str(value)
+
+
+async def schedule_polls(conn: aiosqlite.Connection, when: list[tuple[str | None, int]]) -> None:
+    """(next poll time or None for never, order id) for many orders."""
+    await conn.executemany("UPDATE orders SET next_poll_at = ? WHERE id = ?", when)
+
+
+async def shipping_of(conn: aiosqlite.Connection, order_ids: list[int]) -> dict[int, str | None]:
+    if not order_ids:
+        return {}
+    marks = ",".join("?" * len(order_ids))
+    async with conn.execute(
+        f"SELECT id, shipping FROM orders WHERE id IN ({marks})", order_ids
+    ) as cursor:
+        return {row[0]: row[1] for row in await cursor.fetchall()}
+
+
+async def note_health(
+    conn: aiosqlite.Connection,
+    carrier: str,
+    now: datetime,
+    *,
+    error: str | None,
+    paused_until: datetime | None = None,
+) -> None:
+    """A call to `carrier` succeeded (error None) or failed with `error`."""
+    stamp = to_stored(now)
+    if error is None:
+        await conn.execute(
+            """INSERT INTO carrier_health (carrier, last_success_at, consecutive_failures)
+               VALUES (?, ?, 0)
+               ON CONFLICT (carrier) DO UPDATE SET last_success_at = excluded.last_success_at,
+                   consecutive_failures = 0, paused_until = NULL""",
+            (carrier, stamp),
+        )
+        return
+    await conn.execute(
+        """INSERT INTO carrier_health (carrier, last_error, last_error_at, consecutive_failures,
+                                       paused_until)
+           VALUES (?, ?, ?, 1, ?)
+           ON CONFLICT (carrier) DO UPDATE SET last_error = excluded.last_error,
+               last_error_at = excluded.last_error_at,
+               consecutive_failures = carrier_health.consecutive_failures + 1,
+               paused_until = excluded.paused_until""",
+        (carrier, error, stamp, None if paused_until is None else to_stored(paused_until)),
+    )
+
+
+async def note_problem(
+    conn: aiosqlite.Connection, carrier: str, now: datetime, problem: str
+) -> None:
+    """Something worth seeing that is not a failed call (an unknown tracking number)."""
+    await conn.execute(
+        """INSERT INTO carrier_health (carrier, last_error, last_error_at) VALUES (?, ?, ?)
+           ON CONFLICT (carrier) DO UPDATE
+               SET last_error = excluded.last_error, last_error_at = excluded.last_error_at""",
+        (carrier, problem, to_stored(now)),
+    )
+
+
+async def note_unmapped(
+    conn: aiosqlite.Connection, carrier: str, raw_status: str, now: datetime
+) -> None:
+    await conn.execute(
+        """INSERT INTO carrier_unmapped (carrier, raw_status, first_seen_at, last_seen_at)
+           VALUES (?, ?, ?, ?)
+           ON CONFLICT (carrier, raw_status) DO UPDATE
+               SET last_seen_at = excluded.last_seen_at, seen = carrier_unmapped.seen + 1""",
+        (carrier, raw_status, to_stored(now), to_stored(now)),
+    )
+
+
+async def health_rows(db: Database) -> list[Row]:
+    return await db.fetchall(
+        """SELECT carrier, last_success_at, last_error, last_error_at, consecutive_failures,
+                  paused_until FROM carrier_health"""
+    )
+
+
+async def sync_counts(db: Database) -> dict[tuple[str, str], int]:
+    """(carrier, sync) -> orders, for parcels not created yet or given up on."""
+    rows = await db.fetchall(
+        """SELECT delivery, sync, count(*) FROM orders
+           WHERE sync IN ('pending', 'failed') GROUP BY delivery, sync"""
+    )
+    return {(row[0], row[1]): row[2] for row in rows}
+
+
+async def unmapped_rows(db: Database) -> list[Row]:
+    return await db.fetchall(
+        "SELECT carrier, raw_status, seen, last_seen_at FROM carrier_unmapped ORDER BY raw_status"
+    )
