@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -16,10 +18,26 @@ import httpx
 from .base import (
     CarrierAuthFailed,
     CarrierBadAnswer,
+    CarrierError,
     CarrierRateLimited,
     CarrierRejected,
     CarrierUnavailable,
 )
+
+
+class _UrlPathsHidden(logging.Filter):
+    """httpx logs each request's full URL at INFO; keep only scheme, host and port."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                f"{arg.scheme}://{arg.netloc.decode()}/..." if isinstance(arg, httpx.URL) else arg
+                for arg in record.args
+            )
+        return True
+
+
+logging.getLogger("httpx").addFilter(_UrlPathsHidden())
 
 
 class RateLimiter:
@@ -65,9 +83,38 @@ async def request_json(
     *,
     what: str,
     limiter: RateLimiter | None = None,
+    secrets: Sequence[str] = (),
     **kwargs: Any,
 ) -> Any:
-    """Send one request and return its JSON body, or raise the carrier error that fits."""
+    """Send one request and return its JSON body, or raise the carrier error that fits.
+
+    `secrets` are blanked out of every message: a carrier's error text may echo the path,
+    and some carriers put their key there.
+    """
+    try:
+        return await _request_json(
+            client, carrier, method, url, what=what, limiter=limiter, **kwargs
+        )
+    except CarrierError as error:
+        text = str(error)
+        hidden = [secret for secret in secrets if secret and secret in text]
+        if not hidden:
+            raise
+        for secret in hidden:
+            text = text.replace(secret, "[redacted]")
+        raise type(error)(text, retry_after=error.retry_after) from None
+
+
+async def _request_json(
+    client: httpx.AsyncClient,
+    carrier: str,
+    method: str,
+    url: str,
+    *,
+    what: str,
+    limiter: RateLimiter | None = None,
+    **kwargs: Any,
+) -> Any:
     if limiter is not None:
         await limiter.acquire()
     try:

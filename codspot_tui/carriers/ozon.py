@@ -39,6 +39,7 @@ class OzonClient:
         customer = settings.credentials.get("customer_id", "")
         key = settings.credentials.get("api_key", "")
         self._prefix = f"/customers/{customer}/{key}"
+        self._secrets = (key,)
         self._http = client or make_client(settings.url, settings.timeout)
         self._limiter = RateLimiter(settings.rate_per_second)
 
@@ -65,6 +66,7 @@ class OzonClient:
             what="create parcel",
             files={k: (None, v) for k, v in fields.items()},
             limiter=self._limiter,
+            secrets=self._secrets,
         )
         try:
             tracking = answer["ADD-PARCEL"]["NEW-PARCEL"]["TRACKING-NUMBER"]
@@ -90,6 +92,7 @@ class OzonClient:
                     what="track parcel",
                     files={"tracking-number": (None, code)},
                     limiter=self._limiter,
+                    secrets=self._secrets,
                 )
             return self._parcel(code, answer)
 

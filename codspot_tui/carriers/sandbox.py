@@ -21,6 +21,7 @@ class SandboxClient:
         self.name = settings.name
         self.batch_size = min(settings.batch_size, MAX_BATCH)
         token = settings.credentials.get("token", "")
+        self._token = token
         self._http = client or make_client(
             settings.url, settings.timeout, {"Authorization": f"Bearer {token}"}
         )
@@ -44,6 +45,7 @@ class SandboxClient:
             what="create parcel",
             json=body,
             limiter=self._limiter,
+            secrets=(self._token,),
         )
         tracking = answer.get("tracking") if isinstance(answer, dict) else None
         if not isinstance(tracking, str) or not tracking.strip():
@@ -59,6 +61,7 @@ class SandboxClient:
             what="track parcels",
             params={"tracking": ",".join(trackings)},
             limiter=self._limiter,
+            secrets=(self._token,),
         )
         try:
             parcels = tuple(_parcel(p) for p in answer["parcels"])

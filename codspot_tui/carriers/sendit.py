@@ -43,6 +43,9 @@ class SenditClient:
         self._token: str | None = None
         self._login_lock = asyncio.Lock()
 
+    def _secrets(self) -> tuple[str, ...]:
+        return (self._keys["secret_key"], self._keys["public_key"], self._token or "")
+
     async def _login(self) -> str:
         async with self._login_lock:
             if self._token is None:
@@ -54,6 +57,7 @@ class SenditClient:
                     what="login",
                     json=self._keys,
                     limiter=self._limiter,
+                    secrets=self._secrets(),
                 )
                 token = _data(answer).get("token")
                 if not isinstance(token, str) or not token:
@@ -73,11 +77,13 @@ class SenditClient:
                     url,
                     what=what,
                     limiter=self._limiter,
+                    secrets=self._secrets(),
                     headers={"Authorization": f"Bearer {token}"},
                     **kwargs,
                 )
             except CarrierAuthFailed:
-                self._token = None
+                if self._token == token:  # unless another task has logged in again already
+                    self._token = None
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")

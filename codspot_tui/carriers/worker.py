@@ -14,16 +14,25 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from ..domain.statuses import Shipping
 from ..domain.text import printable
 from ..services.parcels import CarrierNews, DueParcel, ParcelJob, ParcelService
-from .base import Carrier, CarrierError, CarrierRateLimited, ParcelRequest, TrackedParcel
+from .base import (
+    Carrier,
+    CarrierAuthFailed,
+    CarrierError,
+    CarrierRateLimited,
+    ParcelRequest,
+    TrackedParcel,
+)
 from .vocabulary import Info
 
 log = logging.getLogger("codspot.worker")
 
 FAILURES_BEFORE_PAUSE = 3
+BATCHES_IN_FLIGHT = 4
 MAX_PAUSE = 300.0
 RETURNED_NOTE = "the carrier reports it returned to the merchant: mark it returned once it is back"
 
@@ -116,6 +125,12 @@ class CarrierWorker:
                 break
             try:
                 tracking = await carrier.create_parcel(_request(job))
+            except CarrierAuthFailed as error:
+                # Our credentials are wrong, not the parcel: no parcel is marked failed.
+                breaker.failed(MAX_PAUSE)
+                await self._carrier_failed(name, error, MAX_PAUSE)
+                log.error("%s: %s; fix its credentials in the settings", name, error)
+                break
             except CarrierError as error:
                 retry_at = await self.parcels.parcel_failed(
                     job, str(error), retryable=error.retryable
@@ -123,6 +138,8 @@ class CarrierWorker:
                 pause = breaker.failed(
                     error.retry_after if isinstance(error, CarrierRateLimited) else None
                 )
+                if pause:
+                    await self._carrier_failed(name, error, pause)
                 log.warning(
                     "%s: parcel for %s not created: %s (retry at %s%s)",
                     name,
@@ -138,48 +155,68 @@ class CarrierWorker:
             log.info("%s: parcel %s created for order %s", name, tracking, job.ref)
         return created
 
+    async def _carrier_failed(self, name: str, error: CarrierError, pause: float) -> None:
+        """Make the failure, and how long we leave the carrier alone, visible in its health."""
+        until = self.parcels.clock() + timedelta(seconds=pause) if pause else None
+        await self.parcels.carrier_failed(name, str(error), until)
+
     # Polling --------------------------------------------------------------------------------
 
     async def poll(self, name: str, stop: asyncio.Event) -> int:
-        """Poll every due parcel of one carrier, a batch at a time; returns parcels polled."""
+        """Poll every due parcel of one carrier; returns how many were polled.
+
+        A few batches are in flight at once, so that one batch's database work overlaps the
+        next one's wait for the carrier; the adapter's rate limit still bounds the calls.
+        """
         carrier = self.carriers[name]
         breaker = self.breakers[name]
         batch_size = max(1, carrier.batch_size)
         polled = 0
         while not stop.is_set() and not breaker.is_open():
-            due = await self.parcels.due_parcels(name, batch_size)
+            due = await self.parcels.due_parcels(name, batch_size * BATCHES_IN_FLIGHT)
             if not due:
                 break
-            try:
-                result = await carrier.track([parcel.tracking for parcel in due])
-            except CarrierError as error:
-                pause = breaker.failed(error.retry_after)
-                await self.parcels.carrier_failed(name, str(error))
-                log.warning(
-                    "%s: tracking failed: %s%s",
-                    name,
-                    error,
-                    f" (pausing {pause:.0f}s)" if pause else "",
-                )
-                break
-            breaker.succeeded()
-            by_tracking = {parcel.tracking: parcel for parcel in due}
-            unknown = [by_tracking[t] for t in result.unknown if t in by_tracking]
-            news = list(_news(by_tracking, result.parcels))
-            summary = await self.parcels.apply_news(
-                name, [p for p in due if p not in unknown], news, unknown
+            batches = [due[i : i + batch_size] for i in range(0, len(due), batch_size)]
+            outcomes = await asyncio.gather(
+                *(self._poll_batch(name, carrier, batch) for batch in batches)
             )
-            polled += len(due)
-            if summary.applied or summary.unmapped:
-                log.info(
-                    "%s: %d parcels polled, %d moves, %d refused, %d unmapped",
-                    name,
-                    len(due),
-                    summary.applied,
-                    summary.refused,
-                    summary.unmapped,
-                )
+            polled += sum(count for count in outcomes if count is not None)
+            if None in outcomes:
+                break  # the carrier is failing: leave the rest for the next round
         return polled
+
+    async def _poll_batch(self, name: str, carrier: Carrier, due: list[DueParcel]) -> int | None:
+        """Track one batch and apply what it brings; None when the carrier failed."""
+        breaker = self.breakers[name]
+        try:
+            result = await carrier.track([parcel.tracking for parcel in due])
+        except CarrierError as error:
+            pause = breaker.failed(MAX_PAUSE if not error.retryable else error.retry_after)
+            await self._carrier_failed(name, error, pause)
+            log.warning(
+                "%s: tracking failed: %s%s",
+                name,
+                error,
+                f" (pausing {pause:.0f}s)" if pause else "",
+            )
+            return None
+        breaker.succeeded()
+        by_tracking = {parcel.tracking: parcel for parcel in due}
+        unknown = [by_tracking[t] for t in result.unknown if t in by_tracking]
+        news = list(_news(by_tracking, result.parcels))
+        summary = await self.parcels.apply_news(
+            name, [p for p in due if p not in unknown], news, unknown
+        )
+        if summary.applied or summary.unmapped:
+            log.info(
+                "%s: %d parcels polled, %d moves, %d refused, %d unmapped",
+                name,
+                len(due),
+                summary.applied,
+                summary.refused,
+                summary.unmapped,
+            )
+        return len(due)
 
 
 def _request(job: ParcelJob) -> ParcelRequest:
@@ -196,44 +233,35 @@ def _request(job: ParcelJob) -> ParcelRequest:
 
 
 def _news(ours: dict[str, DueParcel], parcels: Iterable[TrackedParcel]) -> Iterable[CarrierNews]:
-    """The events of each tracked parcel we have not applied yet, oldest first."""
+    """The events of each tracked parcel that may still matter, oldest first.
+
+    Events before the last one applied are history; an event in the same second may be new,
+    so it is kept (its id dedupes a replay). A step that would not change the status we
+    expect by then (in transit after picked up: both `shipped`) is dropped here rather than
+    sent to be refused.
+    """
     for tracked in parcels:
         parcel = ours.get(tracked.tracking)
         if parcel is None:
             continue  # the carrier answered about a parcel we did not ask for
+        expected: Shipping = parcel.shipping
         for event in tracked.events:
-            if parcel.last_event_at is not None and event.at <= parcel.last_event_at:
+            if parcel.last_event_at is not None and event.at < parcel.last_event_at:
                 continue
+            event_id = printable(event.event_id, 200)
+            raw = printable(event.raw_status, 100)
             where = f" ({printable(event.location, 80)})" if event.location else ""
             said = printable(event.description) + where
             if isinstance(event.meaning, Shipping):
+                if event.meaning == expected:
+                    continue
+                expected = event.meaning
                 yield CarrierNews(
-                    parcel.order_id,
-                    printable(event.event_id, 200),
-                    printable(event.raw_status, 100),
-                    event.at,
-                    event.meaning,
-                    True,
-                    said,
+                    parcel.order_id, event_id, raw, event.at, event.meaning, True, said
                 )
             elif event.meaning is Info.RETURNED_TO_SENDER:
-                yield CarrierNews(
-                    parcel.order_id,
-                    printable(event.event_id, 200),
-                    printable(event.raw_status, 100),
-                    event.at,
-                    None,
-                    True,
-                    f"{said}: {RETURNED_NOTE}" if said else RETURNED_NOTE,
-                )
+                note = f"{said}: {RETURNED_NOTE}" if said else RETURNED_NOTE
+                yield CarrierNews(parcel.order_id, event_id, raw, event.at, None, True, note)
             elif event.meaning is None:
-                raw = printable(event.raw_status, 100)
-                yield CarrierNews(
-                    parcel.order_id,
-                    printable(event.event_id, 200),
-                    raw,
-                    event.at,
-                    None,
-                    False,
-                    f"unmapped carrier status {raw!r}" + (f": {said}" if said else ""),
-                )
+                note = f"unmapped carrier status {raw!r}" + (f": {said}" if said else "")
+                yield CarrierNews(parcel.order_id, event_id, raw, event.at, None, False, note)

@@ -219,7 +219,7 @@ class SandboxSimulation:
             events = sorted(parcel.events(now, self.speed), key=lambda e: e["at"])
             if self.unknown_statuses > 0:  # an injected fault: the latest step in a new word
                 self.unknown_statuses -= 1
-                events[-1] = {**events[-1], "status": UNKNOWN_WORD}
+                events[-1] = {**events[-1], "id": f"{events[-1]['id']}-x", "status": UNKNOWN_WORD}
             latest = events[-1]
             parcels.append(
                 {

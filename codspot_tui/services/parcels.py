@@ -8,6 +8,7 @@ health, so a worker killed mid-batch leaves either all of it or none.
 from __future__ import annotations
 
 import random
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,7 +20,7 @@ from ..settings import Settings
 from ..store import parcels as q
 from ..store.db import Database
 from .clock import Clock, system_clock
-from .status import Move, StatusService
+from .status import Move, MoveResult, StatusService
 
 # Parcel creation: retry with exponential backoff and jitter; after the budget the order is
 # marked failed (visible) but the job is kept and retried slowly: never lost.
@@ -134,25 +135,23 @@ class ParcelService:
 
     async def parcel_created(self, job: ParcelJob, tracking: str) -> None:
         now = self.clock()
-        async with self.db.transaction() as conn:
-            await conn.execute(
+        first_poll = to_stored(self._next_poll(job.carrier, now, None))
+
+        def store(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 """UPDATE orders SET tracking = ?, sync = ?, next_poll_at = ?, updated_at = ?,
                           version = version + 1
                    WHERE id = ?""",
-                (
-                    tracking,
-                    Sync.SYNCED.value,
-                    to_stored(self._next_poll(job.carrier, now, None)),
-                    to_stored(now),
-                    job.order_id,
-                ),
+                (tracking, Sync.SYNCED.value, first_poll, to_stored(now), job.order_id),
             )
-            await conn.execute(
+            conn.execute(
                 "UPDATE outbox SET done_at = ?, last_error = NULL, attempts = attempts + 1"
                 " WHERE id = ?",
                 (to_stored(now), job.job_id),
             )
-            await q.note_health(conn, job.carrier, now, error=None)
+            q.note_health(conn, job.carrier, now, error=None)
+
+        await self.db.write(store)
 
     async def parcel_failed(self, job: ParcelJob, error: str, *, retryable: bool) -> datetime:
         """Count a failed attempt and schedule the next; returns when it will be."""
@@ -165,17 +164,20 @@ class ParcelService:
         delay *= self.rng.uniform(0.5, 1.5)
         retry_at: datetime = now + delay
         gave_up = attempts >= RETRY_BUDGET or not retryable
-        async with self.db.transaction() as conn:
-            await conn.execute(
+
+        def store(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
                 (attempts, to_stored(retry_at), error, job.job_id),
             )
             if gave_up:
-                await conn.execute(
+                conn.execute(
                     "UPDATE orders SET sync = ?, version = version + 1 WHERE id = ? AND sync <> ?",
                     (Sync.FAILED.value, job.order_id, Sync.FAILED.value),
                 )
-            await q.note_health(conn, job.carrier, now, error=error)
+            q.note_health(conn, job.carrier, now, error=error)
+
+        await self.db.write(store)
         return retry_at
 
     # Polling --------------------------------------------------------------------------------
@@ -219,15 +221,16 @@ class ParcelService:
             for n in news
             if n.move_to is not None
         ]
-        async with self.db.transaction() as conn:
-            results = await self.status.apply_within(conn, actor, moves, now)
+
+        def store(conn: sqlite3.Connection) -> tuple[list[MoveResult], int]:
+            results = self.status.apply_within(conn, actor, moves, now)
             noted = 0
             for item in news:
                 if item.move_to is not None:
                     continue
                 if not item.mapped:
-                    await q.note_unmapped(conn, carrier, item.raw_status, now)
-                noted += await self.status.record_carrier_news(
+                    q.note_unmapped(conn, carrier, item.raw_status, now)
+                noted += self.status.record_carrier_news(
                     conn,
                     actor,
                     item.order_id,
@@ -236,7 +239,7 @@ class ParcelService:
                     at=item.at,
                     note=item.note,
                 )
-            states = await q.shipping_of(conn, [p.order_id for p in polled])
+            states = q.shipping_of(conn, [p.order_id for p in polled])
             schedule = [
                 (self._stored_poll(carrier, now, states.get(p.order_id)), p.order_id)
                 for p in polled
@@ -246,16 +249,19 @@ class ParcelService:
                 (to_stored(now + self._interval(carrier) * SLOW_FACTOR), p.order_id)
                 for p in unknown
             ]
-            await q.schedule_polls(conn, schedule)
-            await q.note_health(conn, carrier, now, error=None)
+            q.schedule_polls(conn, schedule)
+            q.note_health(conn, carrier, now, error=None)
             if unknown:
                 names = ", ".join(p.tracking for p in unknown[:5])
-                await q.note_problem(
+                q.note_problem(
                     conn,
                     carrier,
                     now,
                     f"{carrier} does not know {len(unknown)} tracking number(s): {names}",
                 )
+            return results, noted
+
+        results, noted = await self.db.write(store)
         return BatchSummary(
             applied=sum(r.applied for r in results),
             refused=noted + sum(1 for r in results if not r.applied and not r.duplicate),
@@ -265,8 +271,10 @@ class ParcelService:
     async def carrier_failed(
         self, carrier: str, error: str, paused_until: datetime | None = None
     ) -> None:
-        async with self.db.transaction() as conn:
-            await q.note_health(conn, carrier, self.clock(), error=error, paused_until=paused_until)
+        now = self.clock()
+        await self.db.write(
+            lambda conn: q.note_health(conn, carrier, now, error=error, paused_until=paused_until)
+        )
 
     def _interval(self, carrier: str) -> timedelta:
         settings = self.settings.carriers.get(carrier)

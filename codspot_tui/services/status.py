@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from ..domain.errors import (
     BadInput,
     ClaimedElsewhere,
@@ -98,8 +96,7 @@ class StatusService:
     async def apply(self, actor: Actor, move: Move) -> MoveResult:
         """Apply one move or raise the refusal (`Refused`, `NotFound`, `BadInput`)."""
         now = self.clock()
-        async with self.db.transaction() as conn:
-            return await self._apply_one(conn, actor, move, now)
+        return await self.db.write(lambda conn: self._apply_one(conn, actor, move, now))
 
     async def apply_batch(self, actor: Actor, moves: Sequence[Move]) -> list[MoveResult]:
         """Apply many moves in one transaction; a refused move changes nothing, the rest apply.
@@ -107,28 +104,27 @@ class StatusService:
         A carrier's refused move is still written to the timeline, marked ignored (DESIGN §1).
         """
         now = self.clock()
-        async with self.db.transaction() as conn:
-            return await self.apply_within(conn, actor, moves, now)
+        return await self.db.write(lambda conn: self.apply_within(conn, actor, moves, now))
 
-    async def apply_within(
-        self, conn: aiosqlite.Connection, actor: Actor, moves: Sequence[Move], now: datetime
+    def apply_within(
+        self, conn: sqlite3.Connection, actor: Actor, moves: Sequence[Move], now: datetime
     ) -> list[MoveResult]:
         """`apply_batch` inside a transaction the caller holds (a carrier batch's)."""
         results: list[MoveResult] = []
         for move in moves:
-            await conn.execute("SAVEPOINT move")
+            conn.execute("SAVEPOINT move")
             try:
-                result = await self._apply_one(conn, actor, move, now)
+                result = self._apply_one(conn, actor, move, now)
             except (Refused, NotFound, BadInput) as refusal:
-                await conn.execute("ROLLBACK TO move")
-                result = await self._refused_in_batch(conn, actor, move, refusal, now)
-            await conn.execute("RELEASE move")
+                conn.execute("ROLLBACK TO move")
+                result = self._refused_in_batch(conn, actor, move, refusal, now)
+            conn.execute("RELEASE move")
             results.append(result)
         return results
 
-    async def record_carrier_news(
+    def record_carrier_news(
         self,
-        conn: aiosqlite.Connection,
+        conn: sqlite3.Connection,
         actor: Actor,
         order_id: int,
         *,
@@ -142,16 +138,16 @@ class StatusService:
         For what the carrier says that is not ours to act on: a status we have no mapping for,
         or "returned to sender", which waits for the operator to see the package (DESIGN §1).
         """
-        row = await fetch_order_row(conn, order_id)
+        row = fetch_order_row(conn, order_id)
         if row is None or not _is_parcel_of(actor, row):
             return False
-        async with conn.execute(
+        cursor = conn.execute(
             "SELECT 1 FROM status_events WHERE order_id = ? AND carrier_event_id = ?",
             (order_id, event_id),
-        ) as cursor:
-            if await cursor.fetchone():
-                return False
-        await _insert_event(
+        )
+        if cursor.fetchone():
+            return False
+        _insert_event(
             conn,
             order_id,
             StatusKind.SHIPPING,
@@ -167,19 +163,19 @@ class StatusService:
         )
         return True
 
-    async def _refused_in_batch(
+    def _refused_in_batch(
         self,
-        conn: aiosqlite.Connection,
+        conn: sqlite3.Connection,
         actor: Actor,
         move: Move,
         refusal: Exception,
         now: datetime,
     ) -> MoveResult:
-        row = await fetch_order_row(conn, move.order_id)
+        row = fetch_order_row(conn, move.order_id)
         if row is None:
             return MoveResult(move.order_id, "", move.kind, None, False, str(refusal))
         if _is_parcel_of(actor, row):
-            await self._record_ignored(conn, actor, row, move, str(refusal), now)
+            self._record_ignored(conn, actor, row, move, str(refusal), now)
         return MoveResult(
             move.order_id,
             row["ref"],
@@ -190,10 +186,10 @@ class StatusService:
             row["version"],
         )
 
-    async def _apply_one(
-        self, conn: aiosqlite.Connection, actor: Actor, move: Move, now: datetime
+    def _apply_one(
+        self, conn: sqlite3.Connection, actor: Actor, move: Move, now: datetime
     ) -> MoveResult:
-        row = await fetch_order_row(conn, move.order_id)
+        row = fetch_order_row(conn, move.order_id)
         if row is None:
             raise NotFound(f"no order with id {move.order_id}")
         ref = row["ref"]
@@ -215,7 +211,7 @@ class StatusService:
             current = Shipping(row["shipping"])
 
         if actor.kind == "carrier":
-            duplicate = await self._carrier_duplicate(conn, row, move, current)
+            duplicate = self._carrier_duplicate(conn, row, move, current)
             if duplicate:
                 return MoveResult(
                     row["id"],
@@ -235,11 +231,11 @@ class StatusService:
 
         version = row["version"] + 1
         if move.kind is StatusKind.CONFIRMATION:
-            await self._move_confirmation(conn, actor, row, move, now, version)
+            self._move_confirmation(conn, actor, row, move, now, version)
         else:
-            await self._move_shipping(conn, actor, row, move, now, version)
+            self._move_shipping(conn, actor, row, move, now, version)
         source = _source_of(actor, move)
-        await _insert_event(
+        _insert_event(
             conn,
             row["id"],
             move.kind,
@@ -259,7 +255,7 @@ class StatusService:
             and self.settings.max_attempts
             and row["attempts"] + 1 >= self.settings.max_attempts
         ):
-            final = await self._auto_cancel(conn, row, now, version + 1)
+            final = self._auto_cancel(conn, row, now, version + 1)
             version += 1
         return MoveResult(row["id"], ref, move.kind, final, True, None, version)
 
@@ -271,17 +267,17 @@ class StatusService:
                 f"{from_stored(until).astimezone():%H:%M}"
             )
 
-    async def _carrier_duplicate(
-        self, conn: aiosqlite.Connection, row: Row, move: Move, current: Confirmation | Shipping
+    def _carrier_duplicate(
+        self, conn: sqlite3.Connection, row: Row, move: Move, current: Confirmation | Shipping
     ) -> str | None:
         """Why a carrier move changes nothing at all (not even the timeline), if it doesn't."""
         if move.carrier_event_id is not None:
-            async with conn.execute(
+            cursor = conn.execute(
                 "SELECT 1 FROM status_events WHERE order_id = ? AND carrier_event_id = ?",
                 (row["id"], move.carrier_event_id),
-            ) as cursor:
-                if await cursor.fetchone():
-                    return "carrier event already recorded"
+            )
+            if cursor.fetchone():
+                return "carrier event already recorded"
         if move.to == current:
             return f"already {current}"
         last = row["last_carrier_event_at"]
@@ -289,9 +285,9 @@ class StatusService:
             raise Refused("event older than the order's last carrier event")
         return None
 
-    async def _move_confirmation(
+    def _move_confirmation(
         self,
-        conn: aiosqlite.Connection,
+        conn: sqlite3.Connection,
         actor: Actor,
         row: Row,
         move: Move,
@@ -314,17 +310,17 @@ class StatusService:
         if to is Confirmation.NO_ANSWER:
             attempts += 1  # only an unanswered call counts towards the no-answer limit
         if to is Confirmation.CONFIRMED:
-            await self._take_stock(conn, actor, row, move, now)
+            self._take_stock(conn, actor, row, move, now)
             shipping = SHIPPING_ON_CONFIRM.value
             if row["delivery"] != LOCAL_DELIVERY:
                 sync = Sync.PENDING.value
-                await conn.execute(
+                conn.execute(
                     """INSERT INTO outbox (order_id, carrier, next_attempt_at, created_at)
                        VALUES (?, ?, ?, ?)""",
                     (row["id"], row["delivery"], to_stored(now), to_stored(now)),
                 )
         # Every outcome of a call ends the caller's claim: the next order is someone's to take.
-        await self._update_order(
+        self._update_order(
             conn,
             row,
             version,
@@ -339,12 +335,12 @@ class StatusService:
             updated_at=to_stored(now),
         )
 
-    async def _take_stock(
-        self, conn: aiosqlite.Connection, actor: Actor, row: Row, move: Move, now: datetime
+    def _take_stock(
+        self, conn: sqlite3.Connection, actor: Actor, row: Row, move: Move, now: datetime
     ) -> None:
-        needed = await order_quantities(conn, row["id"])
+        needed = order_quantities(conn, row["id"])
         if not move.force:
-            levels = await stock_levels(conn, list(needed))
+            levels = stock_levels(conn, list(needed))
             for product_id, qty in needed.items():
                 sku, on_hand = levels[product_id]
                 if on_hand < qty:
@@ -352,7 +348,7 @@ class StatusService:
                         f"Stock short: {sku} has {on_hand}, order {row['ref']} needs {qty}"
                     )
         for product_id, qty in needed.items():
-            await insert_movement(
+            insert_movement(
                 conn,
                 product_id,
                 -qty,
@@ -363,9 +359,9 @@ class StatusService:
                 now,
             )
 
-    async def _move_shipping(
+    def _move_shipping(
         self,
-        conn: aiosqlite.Connection,
+        conn: sqlite3.Connection,
         actor: Actor,
         row: Row,
         move: Move,
@@ -374,10 +370,10 @@ class StatusService:
     ) -> None:
         to = Shipping(move.to)
         if to is RESTOCKING_SHIPPING:
-            needed = await order_quantities(conn, row["id"])
+            needed = order_quantities(conn, row["id"])
             for product_id, qty in needed.items():
                 # The unique (order, product, reason) index makes a second restock a no-op.
-                await insert_movement(
+                insert_movement(
                     conn,
                     product_id,
                     qty,
@@ -390,19 +386,19 @@ class StatusService:
         changes: dict[str, object] = {"shipping": to.value, "updated_at": to_stored(now)}
         if actor.kind == "carrier" and move.at is not None:
             changes["last_carrier_event_at"] = to_stored(move.at)
-        await self._update_order(conn, row, version, **changes)
+        self._update_order(conn, row, version, **changes)
 
-    async def _auto_cancel(
-        self, conn: aiosqlite.Connection, row: Row, now: datetime, version: int
+    def _auto_cancel(
+        self, conn: sqlite3.Connection, row: Row, now: datetime, version: int
     ) -> Confirmation:
         attempts = row["attempts"] + 1
-        await self._update_order(
+        self._update_order(
             conn,
             {"id": row["id"], "version": version - 1},
             version,
             confirmation=Confirmation.CANCELED.value,
         )
-        await _insert_event(
+        _insert_event(
             conn,
             row["id"],
             StatusKind.CONFIRMATION,
@@ -416,25 +412,25 @@ class StatusService:
         )
         return Confirmation.CANCELED
 
-    async def _update_order(
+    def _update_order(
         self,
-        conn: aiosqlite.Connection,
+        conn: sqlite3.Connection,
         row: Row | dict[str, int],
         version: int,
         **changes: object,
     ) -> None:
         # Optimistic concurrency: the row must still be at the version we read.
         assignments = ", ".join(f"{column} = ?" for column in changes)
-        cursor = await conn.execute(
+        cursor = conn.execute(
             f"UPDATE orders SET {assignments}, version = ? WHERE id = ? AND version = ?",
             (*changes.values(), version, row["id"], row["version"]),
         )
         if cursor.rowcount != 1:
             raise StaleOrder(f"Order {row['id']} changed under this move; retry")
 
-    async def _record_ignored(
+    def _record_ignored(
         self,
-        conn: aiosqlite.Connection,
+        conn: sqlite3.Connection,
         actor: Actor,
         row: Row,
         move: Move,
@@ -444,7 +440,7 @@ class StatusService:
         current = row[move.kind.value]
         # The same carrier event twice in one batch: the timeline already has it.
         with contextlib.suppress(sqlite3.IntegrityError):
-            await _insert_event(
+            _insert_event(
                 conn,
                 row["id"],
                 move.kind,
@@ -477,8 +473,8 @@ def _source_of(actor: Actor, move: Move) -> EventSource:
     )
 
 
-async def _insert_event(
-    conn: aiosqlite.Connection,
+def _insert_event(
+    conn: sqlite3.Connection,
     order_id: int,
     kind: StatusKind,
     from_status: str | None,
@@ -492,7 +488,7 @@ async def _insert_event(
     ignored: bool = False,
     raw_status: str | None = None,
 ) -> None:
-    await conn.execute(
+    conn.execute(
         """INSERT INTO status_events (order_id, kind, from_status, to_status, actor, source,
                                       note, carrier_event_id, ignored, at, raw_status)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",

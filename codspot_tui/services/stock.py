@@ -15,6 +15,7 @@ from ..store.stock import (
     ledger_of,
     product_by_sku,
     product_from_row,
+    product_row,
     products_page,
 )
 from .agents import require_admin
@@ -51,24 +52,27 @@ class StockService:
         if not 0 <= low <= MAX_UNITS:
             raise BadInput(f"low-stock mark must be between 0 and {MAX_UNITS}")
         now = self.clock()
-        try:
-            async with self.db.transaction() as conn:
-                cursor = await conn.execute(
-                    """INSERT INTO products (sku, name, price_cents, low, created_at)
-                       VALUES (?, ?, ?, ?, ?)""",
-                    (sku, name, price_cents, low, to_stored(now)),
+
+        def add(conn: sqlite3.Connection) -> None:
+            cursor = conn.execute(
+                """INSERT INTO products (sku, name, price_cents, low, created_at)
+                   VALUES (?, ?, ?, ?, ?)""",
+                (sku, name, price_cents, low, to_stored(now)),
+            )
+            if stock:
+                insert_movement(
+                    conn,
+                    int(cursor.lastrowid or 0),
+                    stock,
+                    StockReason.RESTOCK,
+                    None,
+                    actor.label,
+                    "initial stock",
+                    now,
                 )
-                if stock:
-                    await insert_movement(
-                        conn,
-                        int(cursor.lastrowid or 0),
-                        stock,
-                        StockReason.RESTOCK,
-                        None,
-                        actor.label,
-                        "initial stock",
-                        now,
-                    )
+
+        try:
+            await self.db.write(add)
         except sqlite3.IntegrityError:
             raise Refused(f"product {sku} already exists") from None
         return await self.product(sku)
@@ -94,17 +98,21 @@ class StockService:
             raise BadInput(str(error)) from None
         if delta == 0 or abs(delta) > MAX_UNITS:
             raise BadInput(f"an adjustment is a non-zero number of units up to {MAX_UNITS}")
-        async with self.db.transaction() as conn:
-            row = await product_by_sku(conn, sku)
+        now = self.clock()
+
+        def adjust(conn: sqlite3.Connection) -> None:
+            row = product_row(conn, sku)
             if row is None:
                 raise NotFound(f"no product with SKU {sku!r}")
             if row["on_hand"] + delta < 0:
                 raise Refused(
                     f"Stock can't go below zero: {sku} has {row['on_hand']}, adjustment {delta}"
                 )
-            await insert_movement(
-                conn, row["id"], delta, StockReason.ADJUST, None, actor.label, reason, self.clock()
+            insert_movement(
+                conn, row["id"], delta, StockReason.ADJUST, None, actor.label, reason, now
             )
+
+        await self.db.write(adjust)
         return await self.product(sku)
 
     async def history(self, sku: str, *, limit: int = 200) -> list[StockMovement]:

@@ -10,17 +10,19 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
 from ..domain.errors import CodspotError, DatabaseError
 
 Row = sqlite3.Row
+T = TypeVar("T")
 DEFAULT_BUSY_TIMEOUT_MS = 5000
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -154,6 +156,29 @@ class Database:
                     _locked_message(error, self.busy_timeout_ms) or str(error)
                 ) from None
 
+    async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` in one `BEGIN IMMEDIATE` transaction on the database's own thread.
+
+        A unit of many statements then costs one hop between the event loop and the
+        database thread instead of one per statement (a hop is ~0.1-0.5 ms here), which is
+        what makes a carrier batch of a thousand moves cheap. The loop never blocks.
+        """
+        async with self._write_lock:
+            return await self._on_thread(partial(_in_transaction, work))
+
+    async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run read-only `work` on the database thread, in one hop."""
+        return await self._on_thread(work)
+
+    async def _on_thread(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        # aiosqlite runs each queued function on its thread, with its sqlite3 connection.
+        raw: sqlite3.Connection = self.conn._conn
+        try:
+            result: T = await self.conn._execute(work, raw)  # type: ignore[no-untyped-call]
+        except sqlite3.OperationalError as error:
+            raise _as_codspot_error(error, self.busy_timeout_ms) from None
+        return result
+
     # Reads outside a transaction: each statement sees one consistent snapshot.
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         try:
@@ -180,6 +205,18 @@ class Database:
 
 def _as_codspot_error(error: sqlite3.OperationalError, timeout_ms: int) -> CodspotError:
     return DatabaseError(_locked_message(error, timeout_ms) or f"database error: {error}")
+
+
+def _in_transaction(work: Callable[[sqlite3.Connection], T], conn: sqlite3.Connection) -> T:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return result
 
 
 def _split_sql(script: str) -> Iterable[str]:

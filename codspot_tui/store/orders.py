@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,11 +56,11 @@ def order_from_row(
     )
 
 
-async def fetch_order_row(conn: aiosqlite.Connection, order_id: int) -> Row | None:
-    async with conn.execute(
+def fetch_order_row(conn: sqlite3.Connection, order_id: int) -> Row | None:
+    row: Row | None = conn.execute(
         f"SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id = ?", (order_id,)
-    ) as c:
-        return await c.fetchone()
+    ).fetchone()
+    return row
 
 
 async def order_ids_by_ref(db: Database, ref: str) -> list[tuple[int, str]]:

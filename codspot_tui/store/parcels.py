@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
-
-import aiosqlite
 
 from ..domain.times import to_stored
 from .db import Database, Row
@@ -63,23 +62,21 @@ async def next_poll_at(db: Database, carrier: str) -> str | None:
     return None if value is None else str(value)
 
 
-async def schedule_polls(conn: aiosqlite.Connection, when: list[tuple[str | None, int]]) -> None:
+def schedule_polls(conn: sqlite3.Connection, when: list[tuple[str | None, int]]) -> None:
     """(next poll time or None for never, order id) for many orders."""
-    await conn.executemany("UPDATE orders SET next_poll_at = ? WHERE id = ?", when)
+    conn.executemany("UPDATE orders SET next_poll_at = ? WHERE id = ?", when)
 
 
-async def shipping_of(conn: aiosqlite.Connection, order_ids: list[int]) -> dict[int, str | None]:
+def shipping_of(conn: sqlite3.Connection, order_ids: list[int]) -> dict[int, str | None]:
     if not order_ids:
         return {}
     marks = ",".join("?" * len(order_ids))
-    async with conn.execute(
-        f"SELECT id, shipping FROM orders WHERE id IN ({marks})", order_ids
-    ) as cursor:
-        return {row[0]: row[1] for row in await cursor.fetchall()}
+    rows = conn.execute(f"SELECT id, shipping FROM orders WHERE id IN ({marks})", order_ids)
+    return {row[0]: row[1] for row in rows}
 
 
-async def note_health(
-    conn: aiosqlite.Connection,
+def note_health(
+    conn: sqlite3.Connection,
     carrier: str,
     now: datetime,
     *,
@@ -89,7 +86,7 @@ async def note_health(
     """A call to `carrier` succeeded (error None) or failed with `error`."""
     stamp = to_stored(now)
     if error is None:
-        await conn.execute(
+        conn.execute(
             """INSERT INTO carrier_health (carrier, last_success_at, consecutive_failures)
                VALUES (?, ?, 0)
                ON CONFLICT (carrier) DO UPDATE SET last_success_at = excluded.last_success_at,
@@ -97,7 +94,7 @@ async def note_health(
             (carrier, stamp),
         )
         return
-    await conn.execute(
+    conn.execute(
         """INSERT INTO carrier_health (carrier, last_error, last_error_at, consecutive_failures,
                                        paused_until)
            VALUES (?, ?, ?, 1, ?)
@@ -109,11 +106,9 @@ async def note_health(
     )
 
 
-async def note_problem(
-    conn: aiosqlite.Connection, carrier: str, now: datetime, problem: str
-) -> None:
+def note_problem(conn: sqlite3.Connection, carrier: str, now: datetime, problem: str) -> None:
     """Something worth seeing that is not a failed call (an unknown tracking number)."""
-    await conn.execute(
+    conn.execute(
         """INSERT INTO carrier_health (carrier, last_error, last_error_at) VALUES (?, ?, ?)
            ON CONFLICT (carrier) DO UPDATE
                SET last_error = excluded.last_error, last_error_at = excluded.last_error_at""",
@@ -121,10 +116,8 @@ async def note_problem(
     )
 
 
-async def note_unmapped(
-    conn: aiosqlite.Connection, carrier: str, raw_status: str, now: datetime
-) -> None:
-    await conn.execute(
+def note_unmapped(conn: sqlite3.Connection, carrier: str, raw_status: str, now: datetime) -> None:
+    conn.execute(
         """INSERT INTO carrier_unmapped (carrier, raw_status, first_seen_at, last_seen_at)
            VALUES (?, ?, ?, ?)
            ON CONFLICT (carrier, raw_status) DO UPDATE

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
-
-import aiosqlite
 
 from ..domain.models import Product, StockMovement
 from ..domain.statuses import StockReason
@@ -12,30 +11,26 @@ from ..domain.times import from_stored, to_stored
 from .db import Database, Row
 
 
-async def order_quantities(conn: aiosqlite.Connection, order_id: int) -> dict[int, int]:
+def order_quantities(conn: sqlite3.Connection, order_id: int) -> dict[int, int]:
     """Units per product of one order (an order may list a product on several lines)."""
-    async with conn.execute(
+    rows = conn.execute(
         """SELECT product_id, SUM(qty) FROM order_items WHERE order_id = ?
            GROUP BY product_id ORDER BY product_id""",
         (order_id,),
-    ) as cursor:
-        return {row[0]: row[1] for row in await cursor.fetchall()}
+    )
+    return {row[0]: row[1] for row in rows}
 
 
-async def stock_levels(
-    conn: aiosqlite.Connection, product_ids: list[int]
-) -> dict[int, tuple[str, int]]:
+def stock_levels(conn: sqlite3.Connection, product_ids: list[int]) -> dict[int, tuple[str, int]]:
     if not product_ids:
         return {}
     marks = ",".join("?" * len(product_ids))
-    async with conn.execute(
-        f"SELECT id, sku, on_hand FROM products WHERE id IN ({marks})", product_ids
-    ) as cursor:
-        return {row[0]: (row[1], row[2]) for row in await cursor.fetchall()}
+    rows = conn.execute(f"SELECT id, sku, on_hand FROM products WHERE id IN ({marks})", product_ids)
+    return {row[0]: (row[1], row[2]) for row in rows}
 
 
-async def insert_movement(
-    conn: aiosqlite.Connection,
+def insert_movement(
+    conn: sqlite3.Connection,
     product_id: int,
     delta: int,
     reason: StockReason,
@@ -45,7 +40,7 @@ async def insert_movement(
     at: datetime,
 ) -> bool:
     """Append one movement and update the cache; False when (order, product, reason) exists."""
-    cursor = await conn.execute(
+    cursor = conn.execute(
         """INSERT INTO stock_movements (product_id, delta, reason, order_id, actor, note, at)
            VALUES (?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (order_id, product_id, reason) WHERE order_id IS NOT NULL DO NOTHING""",
@@ -53,9 +48,7 @@ async def insert_movement(
     )
     if cursor.rowcount != 1:
         return False
-    await conn.execute(
-        "UPDATE products SET on_hand = on_hand + ? WHERE id = ?", (delta, product_id)
-    )
+    conn.execute("UPDATE products SET on_hand = on_hand + ? WHERE id = ?", (delta, product_id))
     return True
 
 
@@ -63,12 +56,16 @@ def product_from_row(row: Row) -> Product:
     return Product(row["sku"], row["name"], row["price_cents"], row["on_hand"], row["low"])
 
 
-async def product_by_sku(db: Database | aiosqlite.Connection, sku: str) -> Row | None:
-    sql = "SELECT id, sku, name, price_cents, on_hand, low FROM products WHERE sku = ?"
-    if isinstance(db, Database):
-        return await db.fetchone(sql, (sku,))
-    async with db.execute(sql, (sku,)) as cursor:
-        return await cursor.fetchone()
+_PRODUCT_BY_SKU = "SELECT id, sku, name, price_cents, on_hand, low FROM products WHERE sku = ?"
+
+
+async def product_by_sku(db: Database, sku: str) -> Row | None:
+    return await db.fetchone(_PRODUCT_BY_SKU, (sku,))
+
+
+def product_row(conn: sqlite3.Connection, sku: str) -> Row | None:
+    row: Row | None = conn.execute(_PRODUCT_BY_SKU, (sku,)).fetchone()
+    return row
 
 
 async def products_page(
