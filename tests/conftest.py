@@ -114,8 +114,7 @@ class Shop:
             items=tuple(new_items),
             assigned_to=assigned_to,
         )
-        async with self.services.db.transaction() as conn:
-            order_id = await insert_order(conn, order, now)
+        order_id = await self.services.db.write(lambda conn: insert_order(conn, order, now))
         assert order_id is not None
         return order_id
 

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-import aiosqlite
-
 from .db import Database
 from .orders import OPEN_ORDER_SQL
 
@@ -215,60 +213,54 @@ def _marks(batch: list[str]) -> str:
     return ",".join("?" * len(batch))
 
 
-async def products_for_skus(
-    db: Database | aiosqlite.Connection, skus: Collection[str]
-) -> dict[str, tuple[int, int]]:
+async def products_for_skus(db: Database, skus: Collection[str]) -> dict[str, tuple[int, int]]:
     """(id, price in cents) of each product among `skus` that exists."""
     found: dict[str, tuple[int, int]] = {}
     for batch in _batches(skus):
         sql = f"SELECT sku, id, price_cents FROM products WHERE sku IN ({_marks(batch)})"
-        if isinstance(db, Database):
-            rows = await db.fetchall(sql, batch)
-        else:
-            async with db.execute(sql, batch) as cursor:
-                rows = list(await cursor.fetchall())
+        rows = await db.fetchall(sql, batch)
         found.update({row[0]: (row[1], row[2]) for row in rows})
     return found
 
 
-async def stored_refs(conn: aiosqlite.Connection, source: str, refs: Collection[str]) -> set[str]:
+def stored_refs(conn: sqlite3.Connection, source: str, refs: Collection[str]) -> set[str]:
     """Which of `refs` are already stored for `source` (imported by an earlier run)."""
     found: set[str] = set()
     for batch in _batches(refs):
-        async with conn.execute(
+        rows = conn.execute(
             f"SELECT ref FROM orders WHERE source = ? AND ref IN ({_marks(batch)})",
             [source, *batch],
-        ) as cursor:
-            found.update(row[0] for row in await cursor.fetchall())
+        )
+        found.update(row[0] for row in rows)
     return found
 
 
-async def phones_with_open_orders(conn: aiosqlite.Connection, phones: Collection[str]) -> set[str]:
+def phones_with_open_orders(conn: sqlite3.Connection, phones: Collection[str]) -> set[str]:
     """Which of `phones` have an open order: a cheap filter before `open_order_ref_for_phone`."""
     found: set[str] = set()
     for batch in _batches(phones):
-        async with conn.execute(
+        rows = conn.execute(
             f"""SELECT DISTINCT phone FROM orders
                 WHERE phone IN ({_marks(batch)}) AND {OPEN_ORDER_SQL}""",
             batch,
-        ) as cursor:
-            found.update(row[0] for row in await cursor.fetchall())
+        )
+        found.update(row[0] for row in rows)
     return found
 
 
-async def active_agent_names(conn: aiosqlite.Connection) -> list[str]:
-    async with conn.execute("SELECT name FROM agents WHERE active = 1 ORDER BY name") as cursor:
-        return [row[0] for row in await cursor.fetchall()]
+def active_agent_names(conn: sqlite3.Connection) -> list[str]:
+    return [
+        row[0] for row in conn.execute("SELECT name FROM agents WHERE active = 1 ORDER BY name")
+    ]
 
 
-async def meta_value(conn: aiosqlite.Connection, key: str) -> str | None:
-    async with conn.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cursor:
-        row = await cursor.fetchone()
+def meta_value(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     return None if row is None else str(row[0])
 
 
-async def set_meta_value(conn: aiosqlite.Connection, key: str, value: str) -> None:
-    await conn.execute(
+def set_meta_value(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute(
         """INSERT INTO meta (key, value) VALUES (?, ?)
            ON CONFLICT (key) DO UPDATE SET value = excluded.value""",
         (key, value),

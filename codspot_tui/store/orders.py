@@ -185,19 +185,18 @@ OPEN_ORDER_SQL = """
 """
 
 
-async def open_order_ref_for_phone(conn: aiosqlite.Connection, phone: str) -> str | None:
+def open_order_ref_for_phone(conn: sqlite3.Connection, phone: str) -> str | None:
     """The ref of the oldest open order (not closed, parcel not done) for this phone."""
-    async with conn.execute(
+    row = conn.execute(
         f"SELECT ref FROM orders WHERE phone = ? AND {OPEN_ORDER_SQL} ORDER BY id LIMIT 1",
         (phone,),
-    ) as cursor:
-        row = await cursor.fetchone()
-    return None if row is None else row[0]
+    ).fetchone()
+    return None if row is None else str(row[0])
 
 
-async def insert_order(conn: aiosqlite.Connection, order: NewOrder, now: datetime) -> int | None:
+def insert_order(conn: sqlite3.Connection, order: NewOrder, now: datetime) -> int | None:
     """Store a new order and its items; None when (source, ref) is already there."""
-    cursor = await conn.execute(
+    cursor = conn.execute(
         """INSERT INTO orders (ref, source, created_at, customer, phone, city, address, delivery,
                                note, assigned_to, duplicate_of, total_cents, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -221,7 +220,7 @@ async def insert_order(conn: aiosqlite.Connection, order: NewOrder, now: datetim
     if cursor.rowcount != 1:
         return None
     order_id = int(cursor.lastrowid or 0)
-    await conn.executemany(
+    conn.executemany(
         "INSERT INTO order_items (order_id, line, product_id, qty, price_cents)"
         " VALUES (?, ?, ?, ?, ?)",
         [
