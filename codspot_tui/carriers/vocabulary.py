@@ -8,7 +8,7 @@ table is *unmapped*: stored and surfaced, never guessed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ..domain.statuses import Shipping
@@ -24,13 +24,24 @@ class Info(StrEnum):
 Meaning = Shipping | Info | None  # None: unmapped
 
 
+_SEEN_WORDS_KEPT = 1000  # a carrier sending endless new words must not grow the cache
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     carrier_kind: str
     table: Mapping[str, Meaning]
+    _seen: dict[str, Meaning] = field(default_factory=dict, compare=False, repr=False)
 
     def meaning(self, raw: str) -> Meaning:
-        return self.table.get(_key(raw))
+        # Polling reads the same few words over and over: remember them as they came.
+        try:
+            return self._seen[raw]
+        except KeyError:
+            found = self.table.get(_key(raw))
+            if len(self._seen) < _SEEN_WORDS_KEPT:
+                self._seen[raw] = found
+            return found
 
     @property
     def words(self) -> frozenset[str]:

@@ -248,13 +248,13 @@ def _news(ours: dict[str, DueParcel], parcels: Iterable[TrackedParcel]) -> Itera
         for event in tracked.events:
             if parcel.last_event_at is not None and event.at < parcel.last_event_at:
                 continue
+            if event.meaning == expected or event.meaning is Info.WAITING:
+                continue  # nothing of ours would change
             event_id = printable(event.event_id, 200)
             raw = printable(event.raw_status, 100)
             where = f" ({printable(event.location, 80)})" if event.location else ""
             said = printable(event.description) + where
             if isinstance(event.meaning, Shipping):
-                if event.meaning == expected:
-                    continue
                 expected = event.meaning
                 yield CarrierNews(
                     parcel.order_id, event_id, raw, event.at, event.meaning, True, said

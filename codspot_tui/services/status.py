@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from ..domain.errors import (
     BadInput,
     ClaimedElsewhere,
+    DatabaseError,
     NotAdmin,
     NotFound,
     Refused,
@@ -109,16 +110,17 @@ class StatusService:
     def apply_within(
         self, conn: sqlite3.Connection, actor: Actor, moves: Sequence[Move], now: datetime
     ) -> list[MoveResult]:
-        """`apply_batch` inside a transaction the caller holds (a carrier batch's)."""
+        """`apply_batch` inside a transaction the caller holds (a carrier batch's).
+
+        No savepoint per move: a move raises its refusal before it writes anything (every
+        check comes first), and anything that fails later aborts the whole transaction.
+        """
         results: list[MoveResult] = []
         for move in moves:
-            conn.execute("SAVEPOINT move")
             try:
                 result = self._apply_one(conn, actor, move, now)
             except (Refused, NotFound, BadInput) as refusal:
-                conn.execute("ROLLBACK TO move")
                 result = self._refused_in_batch(conn, actor, move, refusal, now)
-            conn.execute("RELEASE move")
             results.append(result)
         return results
 
@@ -426,7 +428,8 @@ class StatusService:
             (*changes.values(), version, row["id"], row["version"]),
         )
         if cursor.rowcount != 1:
-            raise StaleOrder(f"Order {row['id']} changed under this move; retry")
+            # Not a refusal: inside our write transaction this cannot happen, so stop it all.
+            raise DatabaseError(f"order {row['id']} changed under this move; nothing was saved")
 
     def _record_ignored(
         self,
