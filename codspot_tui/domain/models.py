@@ -103,6 +103,7 @@ class StatusEvent:
     at: datetime
     carrier_event_id: str | None = None
     ignored: bool = False
+    raw_status: str | None = None  # the carrier's own word, for carrier events
 
 
 @dataclass(frozen=True)

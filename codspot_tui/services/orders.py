@@ -2,26 +2,55 @@
 
 from __future__ import annotations
 
-from ..domain.errors import BadInput, NotFound
-from ..domain.models import Order
+import sqlite3
+from dataclasses import dataclass, field
+
+import phonenumbers
+
+from ..domain.errors import BadInput, ClaimedElsewhere, NotFound, OrderLocked, StaleOrder
+from ..domain.models import Actor, Order
+from ..domain.statuses import QUEUE_STATUSES
+from ..domain.text import clean_text
+from ..domain.times import from_stored, to_stored
+from ..settings import Settings
 from ..store.db import Database
 from ..store.orders import (
     ORDER_COLUMNS,
     OrderFilter,
     events_of,
+    fetch_order_row,
     items_of,
     order_from_row,
     order_id_by_source_ref,
     order_ids_by_ref,
     orders_page,
+    phone_history,
+    set_quantities,
+    update_contact,
 )
+from .clock import Clock, system_clock
 
 MAX_PAGE = 1000
+MAX_QTY = 10_000
+
+
+@dataclass(frozen=True)
+class OrderEdit:
+    """What an agent corrects during the call, before confirming. None: unchanged."""
+
+    phone: str | None = None
+    city: str | None = None
+    address: str | None = None
+    quantities: dict[int, int] = field(default_factory=dict)  # item line (1-based) -> qty
 
 
 class OrderService:
-    def __init__(self, db: Database) -> None:
+    def __init__(
+        self, db: Database, settings: Settings | None = None, clock: Clock = system_clock
+    ) -> None:
         self.db = db
+        self.region = settings.region if settings else "MA"
+        self.clock = clock
 
     async def resolve(self, ref: str) -> int:
         """The id of order `ref`; `SOURCE:REF` picks one where several sources share a ref."""
@@ -54,3 +83,54 @@ class OrderService:
         if not 1 <= limit <= MAX_PAGE:
             raise BadInput(f"limit must be between 1 and {MAX_PAGE}")
         return await orders_page(self.db, where, before_id=before_id, limit=limit)
+
+    async def phone_history(self, order: Order) -> dict[str, int]:
+        """How this customer's other orders ended (fake, canceled...), by confirmation."""
+        return await phone_history(self.db, order.phone, order.id)
+
+    async def edit(self, actor: Actor, order_id: int, change: OrderEdit, version: int) -> Order:
+        """Correct phone, city, address or quantities of an order still in the queue."""
+        contact: dict[str, str] = {}
+        try:
+            if change.phone is not None:
+                contact["phone"] = e164(change.phone, self.region)
+            if change.city is not None:
+                contact["city"] = clean_text(change.city, "the city", max_length=100)
+            if change.address is not None:
+                contact["address"] = clean_text(change.address, "the address", max_length=500)
+        except ValueError as error:
+            raise BadInput(str(error)) from None
+        for line, qty in change.quantities.items():
+            if not 1 <= qty <= MAX_QTY:
+                raise BadInput(f"quantity on line {line} must be between 1 and {MAX_QTY}")
+        now = self.clock()
+
+        def store(conn: sqlite3.Connection) -> None:
+            row = fetch_order_row(conn, order_id)
+            if row is None:
+                raise NotFound(f"no order with id {order_id}")
+            if row["confirmation"] not in QUEUE_STATUSES:
+                raise OrderLocked(
+                    f"Order {row['ref']} is {row['confirmation']}: it can't be edited"
+                )
+            holder, until = row["claimed_by"], row["claim_expires_at"]
+            if holder and holder != actor.name and from_stored(until) > now:
+                raise ClaimedElsewhere(f"Order {row['ref']} is being handled by {holder}")
+            if not update_contact(conn, order_id, version, contact, to_stored(now)):
+                raise StaleOrder(f"Order {row['ref']} changed since you opened it; look again")
+            if change.quantities:
+                set_quantities(conn, order_id, change.quantities)
+
+        await self.db.write(store)
+        return await self.get(order_id, with_events=True)
+
+
+def e164(raw: str, region: str) -> str:
+    """A phone number as typed, in E.164; ValueError with the reason when it is no number."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        raise ValueError(f"{raw!r} is not a phone number") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(f"{raw!r} is not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

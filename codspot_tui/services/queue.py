@@ -8,11 +8,10 @@ own orders come first, then everyone else's.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-import aiosqlite
 
 from ..domain.errors import ClaimedElsewhere, NotFound, Refused
 from ..domain.models import Actor, Order
@@ -20,7 +19,7 @@ from ..domain.statuses import QUEUE_STATUSES, Confirmation
 from ..domain.times import from_stored, to_stored
 from ..settings import Settings
 from ..store.db import Database
-from ..store.orders import ORDER_COLUMNS, items_of, order_from_row
+from ..store.orders import ORDER_COLUMNS, item_rows, items_of, order_from_row
 from .clock import Clock, system_clock
 
 
@@ -66,19 +65,24 @@ class QueueService:
         `skip` lists orders the agent passed over in this sitting, so that skipping moves on.
         """
         now = self.clock()
-        async with self.db.transaction() as conn:
-            await conn.execute(
+        until = to_stored(now + self.lease)
+
+        def claim(conn: sqlite3.Connection) -> int | None:
+            conn.execute(
                 "UPDATE orders SET claimed_by = NULL, claim_expires_at = NULL WHERE claimed_by = ?",
                 (actor.name,),
             )
-            ids = await self._next_ids(conn, actor.name, now, limit=1, skip=skip)
+            ids = self._next_ids(conn, actor.name, now, limit=1, skip=skip)
             if not ids:
                 return None
-            await conn.execute(
+            conn.execute(
                 "UPDATE orders SET claimed_by = ?, claim_expires_at = ? WHERE id = ?",
-                (actor.name, to_stored(now + self.lease), ids[0]),
+                (actor.name, until, ids[0]),
             )
-        return await self._order(ids[0])
+            return ids[0]
+
+        order_id = await self.db.write(claim)
+        return None if order_id is None else await self._order(order_id)
 
     async def claim(self, actor: Actor, order_id: int) -> Order:
         """Open one order for a call (or renew the lease on it), unless someone else has it."""
@@ -120,16 +124,22 @@ class QueueService:
 
     async def queue_page(self, actor: Actor, *, limit: int = 50) -> list[Order]:
         """The first `limit` orders `actor` would be given, in queue order, claiming none."""
-        ids = await self._next_ids(self.db.conn, actor.name, self.clock(), limit=limit)
-        if not ids:
-            return []
-        marks = ",".join("?" * len(ids))
-        rows = await self.db.fetchall(
-            f"SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id IN ({marks})", ids
-        )
-        items = await items_of(self.db, ids)
-        by_id = {row["id"]: order_from_row(row, items[row["id"]]) for row in rows}
-        return [by_id[order_id] for order_id in ids]
+        now = self.clock()
+
+        def page(conn: sqlite3.Connection) -> list[Order]:
+            # The tiers, the rows and their items in one trip to the database thread.
+            ids = self._next_ids(conn, actor.name, now, limit=limit)
+            if not ids:
+                return []
+            marks = ",".join("?" * len(ids))
+            rows = conn.execute(
+                f"SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id IN ({marks})", ids
+            ).fetchall()
+            items = item_rows(conn, ids)
+            by_id = {row["id"]: order_from_row(row, items[row["id"]]) for row in rows}
+            return [by_id[order_id] for order_id in ids]
+
+        return await self.db.read(page)
 
     async def counts(self) -> QueueCounts:
         now = to_stored(self.clock())
@@ -146,9 +156,9 @@ class QueueService:
         assert row is not None
         return QueueCounts(row[0], row[1], row[2], row[3])
 
-    async def _next_ids(
+    def _next_ids(
         self,
-        conn: aiosqlite.Connection,
+        conn: sqlite3.Connection,
         agent: str,
         now: datetime,
         *,
@@ -163,7 +173,7 @@ class QueueService:
                 want = limit - len(found)
                 if want <= 0:
                     return found
-                found.extend(await _tier_ids(conn, tier, owner, agent, to_stored(now), want, skip))
+                found.extend(_tier_ids(conn, tier, owner, agent, to_stored(now), want, skip))
         return found
 
     async def _order(self, order_id: int) -> Order:
@@ -176,8 +186,8 @@ class QueueService:
         return order_from_row(row, items[order_id])
 
 
-async def _tier_ids(
-    conn: aiosqlite.Connection,
+def _tier_ids(
+    conn: sqlite3.Connection,
     tier: _Tier,
     owner: str,
     agent: str,
@@ -204,5 +214,4 @@ async def _tier_ids(
         params.extend(skip)
     sql = f"SELECT id FROM orders WHERE {' AND '.join(clauses)} ORDER BY {tier.order_by} LIMIT ?"
     params.append(limit)
-    async with conn.execute(sql, params) as cursor:
-        return [row[0] for row in await cursor.fetchall()]
+    return [row[0] for row in conn.execute(sql, params)]

@@ -94,7 +94,8 @@ async def items_of(
 
 async def events_of(db: Database, order_id: int) -> list[StatusEvent]:
     rows = await db.fetchall(
-        """SELECT kind, from_status, to_status, actor, source, note, at, carrier_event_id, ignored
+        """SELECT kind, from_status, to_status, actor, source, note, at, carrier_event_id,
+                  ignored, raw_status
            FROM status_events WHERE order_id = ? ORDER BY id""",
         (order_id,),
     )
@@ -109,6 +110,7 @@ async def events_of(db: Database, order_id: int) -> list[StatusEvent]:
             at=from_stored(row["at"]),
             carrier_event_id=row["carrier_event_id"],
             ignored=bool(row["ignored"]),
+            raw_status=row["raw_status"],
         )
         for row in rows
     ]
@@ -157,9 +159,29 @@ async def orders_page(
         sql += " WHERE " + " AND ".join(clauses)
     sql += " ORDER BY o.id DESC LIMIT ?"
     params.append(limit)
-    rows = await db.fetchall(sql, params)
-    items = await items_of(db, [row["id"] for row in rows])
-    return [order_from_row(row, items[row["id"]]) for row in rows]
+
+    def page(conn: sqlite3.Connection) -> list[Order]:
+        # Rows and their items in one trip to the database thread: a page is a screenful.
+        rows = conn.execute(sql, params).fetchall()
+        items = item_rows(conn, [row["id"] for row in rows])
+        return [order_from_row(row, items[row["id"]]) for row in rows]
+
+    return await db.read(page)
+
+
+def item_rows(conn: sqlite3.Connection, order_ids: Sequence[int]) -> dict[int, list[OrderItem]]:
+    """Items of many orders in one query, in line order (on the database thread)."""
+    found: dict[int, list[OrderItem]] = {order_id: [] for order_id in order_ids}
+    if order_ids:
+        marks = ",".join("?" * len(order_ids))
+        for order_id, sku, qty, price in conn.execute(
+            f"""SELECT i.order_id, p.sku, i.qty, i.price_cents
+                FROM order_items i JOIN products p ON p.id = i.product_id
+                WHERE i.order_id IN ({marks}) ORDER BY i.order_id, i.line""",
+            list(order_ids),
+        ):
+            found[order_id].append(OrderItem(sku, qty, price))
+    return found
 
 
 def _escape_like(text: str) -> str:
@@ -229,3 +251,39 @@ def insert_order(conn: sqlite3.Connection, order: NewOrder, now: datetime) -> in
         ],
     )
     return order_id
+
+
+async def phone_history(db: Database, phone: str, order_id: int) -> dict[str, int]:
+    """How the phone's other orders ended: confirmation status -> count."""
+    rows = await db.fetchall(
+        "SELECT confirmation, count(*) FROM orders WHERE phone = ? AND id <> ? GROUP BY 1",
+        (phone, order_id),
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+def update_contact(
+    conn: sqlite3.Connection, order_id: int, version: int, changes: dict[str, str], now: str
+) -> bool:
+    """Change an order's phone, city or address; False when its version moved on."""
+    assignments = "".join(f"{column} = ?, " for column in changes)
+    cursor = conn.execute(
+        f"UPDATE orders SET {assignments}updated_at = ?, version = version + 1"
+        " WHERE id = ? AND version = ?",
+        (*changes.values(), now, order_id, version),
+    )
+    return cursor.rowcount == 1
+
+
+def set_quantities(conn: sqlite3.Connection, order_id: int, quantities: dict[int, int]) -> None:
+    """New quantities by item line, and the order's total to match."""
+    conn.executemany(
+        "UPDATE order_items SET qty = ? WHERE order_id = ? AND line = ?",
+        [(qty, order_id, line) for line, qty in quantities.items()],
+    )
+    conn.execute(
+        """UPDATE orders SET total_cents =
+             (SELECT COALESCE(SUM(qty * price_cents), 0) FROM order_items WHERE order_id = ?)
+           WHERE id = ?""",
+        (order_id, order_id),
+    )
