@@ -17,10 +17,11 @@ import click
 
 from . import __version__, cli_views
 from .cli_carriers import carriers, sandbox_carrier, worker
+from .cli_dashboard import demo, tui
 from .cli_session import Session, emit_json, json_option, pass_session
 from .domain.errors import BadInput, CodspotError
 from .domain.models import Actor
-from .domain.statuses import Role, Shipping, StatusKind, parse_status
+from .domain.statuses import Role, StatusKind, parse_status
 from .domain.times import parse_user_time
 from .services.bundle import Services
 from .services.kpi import KpiService
@@ -29,7 +30,7 @@ from .settings import config_path_from, default_db_path, load_settings
 from .store.orders import OrderFilter
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.option(
     "--db",
     "db_path",
@@ -51,6 +52,8 @@ def cli(ctx: click.Context, db_path: Path | None, config_path: Path | None) -> N
     ctx.obj = Session(
         db_path or default_db_path(), load_settings(path, required=named), db_path is not None
     )
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(tui)
 
 
 @cli.command()
@@ -480,87 +483,7 @@ def seed(
     )
 
 
-DEMO_ORDERS = 3000
-
-
-@cli.command()
-@click.option("--fresh", is_flag=True, help="Throw the demo database away and build it anew.")
-@pass_session
-def demo(session: Session, fresh: bool) -> None:
-    """A demo database with realistic orders and products, and a tour of it."""
-    from .services.seed import seed_database
-
-    path = session.db_path if session.db_named else default_db_path().with_name("demo.db")
-    if fresh:
-        for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-            stale.unlink(missing_ok=True)
-
-    async def life() -> None:
-        services = await Services.open(path, session.settings, create=True)
-        try:
-            await services.agents.initialise(session.agent_name)
-            actor = await services.agents.identify(session.agent_name)
-            if not await services.db.scalar("SELECT count(*) FROM orders"):
-                click.echo(f"Building the demo database {path} ...")
-                await seed_database(
-                    services.db,
-                    services.settings,
-                    orders=DEMO_ORDERS,
-                    days=21,
-                    clock=services.clock,
-                )
-            await _tour(services, actor, path)
-        finally:
-            await services.close()
-
-    asyncio.run(life())
-
-
-async def _tour(services: Services, actor: Actor, path: Path) -> None:
-    """What a newcomer should see first: stock, figures, the queue, parcels on the road."""
-    products = await services.stock.products()
-    rows = [(p.sku, p.name, p.on_hand, "low" if p.is_low else "") for p in products]
-    click.echo("\nStock\n" + cli_views.table(("sku", "name", "on_hand", ""), rows))
-    figures = await KpiService(services.db).figures()
-    click.echo(
-        f"\n{figures.orders} orders: confirmation {cli_views.percent(figures.confirmation_rate)},"
-        f" delivery {cli_views.percent(figures.delivery_rate)},"
-        f" returns {cli_views.percent(figures.return_rate)};"
-        f" cash delivered {cli_views.money(figures.cash_delivered_cents):,.2f},"
-        f" still to collect {cli_views.money(figures.cash_pending_cents):,.2f}"
-    )
-    counts = await services.queue.counts()
-    click.echo(
-        f"\nConfirmation queue: {counts.due_callbacks} callbacks due, {counts.new} new,"
-        f" {counts.no_answer} no answer ({counts.later_callbacks} callbacks later)"
-    )
-    queue = await services.queue.queue_page(actor, limit=5)
-    calls = [
-        (o.ref, o.customer, cli_views.dialable(o.phone), o.city, o.confirmation.value, o.attempts)
-        for o in queue
-    ]
-    click.echo(cli_views.table(("ref", "customer", "phone", "city", "status", "attempts"), calls))
-    on_road = await services.orders.page(
-        OrderFilter(shipping=frozenset({Shipping.SHIPPED, Shipping.PACKAGE_ISSUE})), limit=5
-    )
-    parcels = [(o.ref, o.city, o.delivery, o.tracking, o.shipping) for o in on_road]
-    click.echo(
-        "\nOn the road\n"
-        + cli_views.table(("ref", "city", "carrier", "tracking", "shipping"), parcels)
-    )
-    first = queue[0].ref if queue else "REF"
-    click.echo(
-        f"\nTry it (as {actor.name}, admin):\n"
-        f"  export CODSPOT_DB={path}\n"
-        f"  codspot orders next                      # claim the next call\n"
-        f"  codspot orders set {first} --confirmation confirmed\n"
-        f"  codspot orders show {first}\n"
-        f"  codspot orders list --shipping shipped --limit 10\n"
-        f"  codspot kpi --json"
-    )
-
-
-for command in (carriers, worker, sandbox_carrier):
+for command in (carriers, worker, sandbox_carrier, tui, demo):
     cli.add_command(command)
 
 

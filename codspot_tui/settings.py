@@ -67,6 +67,8 @@ class Settings:
     carriers: dict[str, CarrierSettings] = field(default_factory=_default_carriers)
     # Where an imported lead goes when its row names no delivery: the first carrier, or local.
     default_delivery: str = "sandbox"
+    theme: str | None = None  # the dashboard's theme; None: the default
+    keys: dict[str, str] = field(default_factory=dict)  # binding id -> key(s), to remap
 
     def knows_delivery(self, delivery: str) -> bool:
         return delivery == LOCAL_DELIVERY or delivery in self.carriers
@@ -139,8 +141,24 @@ def parse_settings(raw: dict[str, Any]) -> Settings:
     ).lower()
     if default_delivery != LOCAL_DELIVERY and default_delivery not in carriers:
         raise ValueError(f"default_delivery {default_delivery!r} is neither local nor a carrier")
+    theme = raw.get("theme")
+    if theme is not None and (not isinstance(theme, str) or not theme.strip()):
+        raise ValueError("theme must be a theme's name")
+    keys = raw.get("keys", {})
+    if not isinstance(keys, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in keys.items()
+    ):
+        raise ValueError('[keys] maps binding ids to keys, e.g. "queue.confirm" = "y"')
     return Settings(
-        region, dispatch, max_attempts, claim_minutes, busy_timeout_ms, carriers, default_delivery
+        region,
+        dispatch,
+        max_attempts,
+        claim_minutes,
+        busy_timeout_ms,
+        carriers,
+        default_delivery,
+        theme,
+        dict(keys),
     )
 
 

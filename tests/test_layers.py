@@ -22,12 +22,15 @@ LAYERS = {
     "cli_views": 6,
     "cli_session": 6,
     "cli_carriers": 6,
+    "cli_dashboard": 6,
     "__main__": 7,
 }
 
 
 # The entry points that may load the dashboard; everything else must run without Textual.
-DASHBOARD_AND_COMMANDS = {"tui", "__main__.py", "cli.py", "cli_carriers.py", "cli_session.py"}
+DASHBOARD_AND_COMMANDS = {
+    "tui", "__main__.py", "cli.py", "cli_carriers.py", "cli_session.py", "cli_dashboard.py",
+}
 
 
 def layer_of(module: str) -> str:

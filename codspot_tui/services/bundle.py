@@ -39,7 +39,7 @@ class Services:
             stock=StockService(db, clock),
             status=status,
             queue=QueueService(db, settings, clock),
-            orders=OrderService(db),
+            orders=OrderService(db, settings, clock),
             parcels=ParcelService(db, settings, status, clock),
         )
 

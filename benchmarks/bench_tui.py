@@ -1,0 +1,250 @@
+"""Benchmark: the dashboard on a database of a million orders, against an empty Textual app.
+
+    python benchmarks/bench_tui.py [--orders 1000000] [--data-dir DIR] [--rounds 5]
+
+Measured in one run, each side in fresh processes taking turns (the machine is shared):
+- start to first paint: from spawning the process to the first queue card painted, vs the floor,
+  an empty Textual app (Header, Footer, one Label) from process start to its first paint.
+  Target: at most 1.5x the floor.
+- `c` to the next card painted: median over many orders. Target: under 50 ms.
+- `2` to the shipping board's first page painted. Target: under 150 ms.
+- peak memory (ru_maxrss of the process): at most the floor's plus 60 MB.
+Both apps run headless at 80x24. Exit status 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+STARTUP_RATIO_TARGET = 1.5
+NEXT_CARD_MS_TARGET = 50.0
+BOARD_MS_TARGET = 150.0
+MEMORY_MB_TARGET = 60.0
+CARDS = 30
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# The two apps, each run in its own process -------------------------------------------------
+
+
+def floor_app() -> None:
+    from textual.app import App, ComposeResult
+    from textual.widgets import Footer, Header, Label
+
+    class Floor(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Header()
+            yield Label("codspot")
+            yield Footer()
+
+        def on_mount(self) -> None:
+            self.call_after_refresh(self.painted)
+
+        def painted(self) -> None:
+            self.first_paint = time.time()
+            self.exit()
+
+    app = Floor()
+    asyncio.run(app.run_async(headless=True, size=(80, 24)))
+    print(json.dumps({"first_paint": app.first_paint, "peak_mb": peak_mb()}))
+
+
+def dashboard_app(db: Path, measure_keys: bool) -> None:
+    from codspot_tui.services.bundle import Services
+    from codspot_tui.settings import Settings
+    from codspot_tui.tui.app import CodspotApp
+    from codspot_tui.tui.screens.queue import QueueScreen
+
+    report: dict[str, Any] = {}
+
+    async def main() -> None:
+        services = await Services.open(db, Settings())
+        actor = await services.agents.identify("bench")
+        app = CodspotApp(services, actor)
+
+        async def until(condition: Any) -> None:
+            while not condition():
+                await asyncio.sleep(0.001)
+            done = asyncio.Event()
+            app.call_after_refresh(done.set)  # painted, not merely loaded
+            await done.wait()
+
+        def card() -> str | None:
+            screen = app.screen
+            if isinstance(screen, QueueScreen) and screen.order is not None:
+                return screen.order.ref
+            return None
+
+        if not measure_keys:
+            # Start-up the way a person starts it: the real run loop, no test harness.
+            async def watch() -> None:
+                await until(lambda: card() is not None)
+                report["first_paint"] = time.time()
+                app.exit()
+
+            app.call_later(lambda: asyncio.create_task(watch()))
+            await app.run_async(headless=True, size=(80, 24))
+        else:
+            async with app.run_test(size=(80, 24)) as pilot:
+                await until(lambda: card() is not None)
+                report["first_paint"] = time.time()
+                times = []
+                for _ in range(CARDS):
+                    before = card()
+                    tick = time.perf_counter()
+                    await pilot.press("n")
+                    await until(lambda before=before: card() not in (None, before))
+                    times.append(time.perf_counter() - tick)
+                report["next_card_ms"] = statistics.median(times) * 1000
+                from textual.widgets import DataTable
+
+                tick = time.perf_counter()
+                await pilot.press("2")
+                await until(
+                    lambda: (
+                        app.current_mode == "shipping"
+                        and any(t.row_count for t in app.screen.query(DataTable))
+                    )
+                )
+                report["board_ms"] = (time.perf_counter() - tick) * 1000
+            await services.queue.release(actor)
+        await services.close()
+
+    asyncio.run(main())
+    report["peak_mb"] = peak_mb()
+    print(json.dumps(report))
+
+
+# The run -------------------------------------------------------------------------------------
+
+
+def child(*args: str) -> dict[str, Any]:
+    """Run one side in a fresh process; `first_paint` becomes seconds since its spawn."""
+    spawned = time.time()
+    done = subprocess.run(
+        [sys.executable, __file__, *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "CODSPOT_AGENT": "bench"},
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"benchmark child failed:\n{done.stderr[-2000:]}")
+    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    report["first_paint"] -= spawned
+    return report
+
+
+def prepare(db: Path, orders: int) -> None:
+    from codspot_tui.domain.models import Actor
+    from codspot_tui.domain.statuses import Role
+    from codspot_tui.services.bundle import Services
+    from codspot_tui.services.seed import seed_database
+    from codspot_tui.settings import Settings
+
+    async def main() -> None:
+        services = await Services.open(db, Settings(), create=True)
+        try:
+            if not await services.db.scalar("SELECT count(*) FROM agents"):
+                await services.agents.initialise("bench")
+            elif "bench" not in {a.name for a in await services.agents.all()}:
+                boss = next(a for a in await services.agents.all() if a.role is Role.ADMIN)
+                await services.agents.add(Actor.agent(boss.name, Role.ADMIN), "bench", Role.ADMIN)
+            have = await services.db.scalar("SELECT count(*) FROM orders")
+            if have < orders:
+                started = time.perf_counter()
+                await seed_database(services.db, services.settings, orders=orders - have)
+                print(f"seeded {orders - have:,} orders in {time.perf_counter() - started:.0f} s")
+            waiting = await services.db.scalar(
+                "SELECT count(*) FROM orders WHERE confirmation IN ('new', 'no_answer')"
+            )
+            if waiting <= CARDS:
+                raise SystemExit("too few orders waiting for a call: use a fresh --data-dir")
+        finally:
+            await services.close()
+
+    asyncio.run(main())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--data-dir", type=Path, default=ROOT / "benchmarks" / ".data")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--role", choices=("floor", "dashboard"), help=argparse.SUPPRESS)
+    parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--keys", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.role == "floor":
+        floor_app()
+        return
+    if args.role == "dashboard":
+        dashboard_app(args.db, args.keys)
+        return
+
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    db = args.data_dir / f"bench_tui_{args.orders}.db"
+    prepare(db, args.orders)
+    print("codspot dashboard benchmark")
+    print(f"machine: {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"date:    {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; database: {args.orders:,} orders")
+    floors, ours = [], []
+    for _ in range(args.rounds):  # taking turns, so that noise hits both sides
+        floors.append(child("--role", "floor"))
+        ours.append(child("--role", "dashboard", "--db", str(db)))
+    keys = child("--role", "dashboard", "--db", str(db), "--keys")
+    floor_paint = statistics.median(f["first_paint"] for f in floors)
+    our_paint = statistics.median(o["first_paint"] for o in ours)
+    floor_mb = max(f["peak_mb"] for f in floors)
+    our_mb = max(o["peak_mb"] for o in [*ours, keys])
+    checks = [
+        (
+            "start to first card",
+            f"{our_paint * 1000:.0f} ms vs floor {floor_paint * 1000:.0f} ms"
+            f" = {our_paint / floor_paint:.2f}x (target <= {STARTUP_RATIO_TARGET}x)",
+            our_paint / floor_paint <= STARTUP_RATIO_TARGET,
+        ),
+        (
+            "c to next card",
+            f"median {keys['next_card_ms']:.1f} ms (target < {NEXT_CARD_MS_TARGET:.0f})",
+            keys["next_card_ms"] < NEXT_CARD_MS_TARGET,
+        ),
+        (
+            "2 to board painted",
+            f"{keys['board_ms']:.0f} ms (target < {BOARD_MS_TARGET:.0f})",
+            keys["board_ms"] < BOARD_MS_TARGET,
+        ),
+        (
+            "peak memory",
+            f"{our_mb:.0f} MB vs floor {floor_mb:.0f} MB = +{our_mb - floor_mb:.0f} MB"
+            f" (target <= +{MEMORY_MB_TARGET:.0f})",
+            our_mb - floor_mb <= MEMORY_MB_TARGET,
+        ),
+    ]
+    ok = True
+    for name, figure, passed in checks:
+        print(f"{name:<22}{figure}  {'PASS' if passed else 'FAIL'}")
+        ok &= passed
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

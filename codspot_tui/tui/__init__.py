@@ -1,0 +1,1 @@
+"""The Textual dashboard: screens as modes, reading and writing only through the services."""

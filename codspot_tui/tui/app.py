@@ -1,0 +1,175 @@
+"""The dashboard: modes for the four screens, global keys, themes, and watching the database.
+
+The app only wires things: each screen lives in its own module and talks to the services it
+is handed. Several operators run it at once on one SQLite file; each sees the others' moves
+within a second or two because the app watches `PRAGMA data_version`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from ..carriers.worker import CarrierWorker
+from ..domain.errors import CodspotError
+from ..domain.models import Actor
+from ..services.bundle import Services
+from .messages import DataChanged
+from .screens.help import HelpScreen, key_lines
+from .screens.overview import OverviewScreen
+from .screens.queue import QueueScreen
+from .screens.shipping import ShippingScreen
+from .screens.stock import StockScreen
+from .themes import (
+    DEFAULT_THEME,
+    STATUS_NAMES,
+    LoadedThemes,
+    builtin_theme_files,
+    default_variables,
+    load_themes,
+    user_theme_files,
+)
+
+WATCH_SECONDS = 1.0  # how often to look for other processes' commits (cheap: one pragma)
+
+SCREENS_BY_MODE = {
+    "queue": ("Confirmation queue", QueueScreen),
+    "shipping": ("Shipping board", ShippingScreen),
+    "stock": ("Stock", StockScreen),
+    "overview": ("Overview", OverviewScreen),
+}
+
+
+class CodspotApp(App[None]):
+    TITLE = "codspot"
+    MODES = {mode: screen for mode, (_, screen) in SCREENS_BY_MODE.items()}
+    BINDINGS = [
+        Binding("1", "switch_mode('queue')", "Queue", id="app.queue"),
+        Binding("2", "switch_mode('shipping')", "Shipping", id="app.shipping"),
+        Binding("3", "switch_mode('stock')", "Stock", id="app.stock"),
+        Binding("4", "switch_mode('overview')", "Overview", id="app.overview"),
+        Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+    CSS = "\n".join(
+        f".status-{name} {{ color: $status-{name}; text-style: bold; }}" for name in STATUS_NAMES
+    )
+
+    def __init__(
+        self,
+        services: Services,
+        actor: Actor,
+        *,
+        theme: str | None = None,
+        user_themes: Path | None = None,
+        carrier_worker: CarrierWorker | None = None,
+        watch_seconds: float = WATCH_SECONDS,
+    ) -> None:
+        super().__init__()
+        self.services = services
+        self.actor = actor
+        self.requested_theme = theme or services.settings.theme or DEFAULT_THEME
+        self.user_themes = user_themes
+        self.carrier_worker = carrier_worker
+        self.watch_seconds = watch_seconds
+        self._data_version: int | None = None
+        self.sub_title = f"{actor.name} ({actor.role})"
+        self.loaded_themes = self._load_themes()
+
+    async def on_mount(self) -> None:
+        self._choose_theme()
+        if self.services.settings.keys:
+            self.set_keymap(self.services.settings.keys)
+        self._data_version = await self.services.db.data_version()
+        self.set_interval(self.watch_seconds, self._look_for_changes)
+        if self.carrier_worker is not None:
+            self.run_worker(self._run_carriers(), group="carriers", exit_on_error=False)
+        await self.switch_mode("queue")
+
+    def _load_themes(self) -> LoadedThemes:
+        files = builtin_theme_files()
+        if self.user_themes is not None:
+            files += user_theme_files(self.user_themes)
+        loaded = load_themes(files)
+        for theme in loaded.themes:
+            self.register_theme(theme)
+        return loaded
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        # The status colours exist before our themes are chosen (CSS is parsed early).
+        return default_variables()
+
+    def _choose_theme(self) -> None:
+        problems = list(self.loaded_themes.problems)
+        if self.requested_theme not in self.available_themes:
+            problems.append(f"no theme called {self.requested_theme!r}")
+            self.requested_theme = DEFAULT_THEME
+        if problems:
+            self.notify(
+                "\n".join(problems) + f"\nUsing {self.requested_theme}.",
+                title="Themes",
+                severity="warning",
+                timeout=8,
+            )
+        self.theme = self.requested_theme
+
+    async def _run_carriers(self) -> None:
+        assert self.carrier_worker is not None
+        stop = asyncio.Event()
+        try:
+            await self.carrier_worker.run(stop)
+        finally:
+            await self.carrier_worker.close()
+
+    async def _look_for_changes(self) -> None:
+        """Another process committed: tell the screen on show to reload what it shows."""
+        version = await self.services.db.data_version()
+        if version != self._data_version:
+            self._data_version = version
+            self.screen.post_message(DataChanged())
+
+    def action_help(self) -> None:
+        title = getattr(self.screen, "HELP_TITLE", "Keys")
+        self.push_screen(HelpScreen(title, key_lines(self.screen)))
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for mode, (title, _) in SCREENS_BY_MODE.items():
+            yield SystemCommand(
+                f"Go to {title}",
+                f"Switch to the {title.lower()}",
+                lambda mode=mode: self.switch_mode(mode),
+            )
+        for line in key_lines(screen):
+            if not line.action.startswith("switch_mode"):
+                yield SystemCommand(
+                    line.description,
+                    f"key {line.key}",
+                    lambda action=line.action: self.run_action(action),
+                )
+
+    async def action_quit(self) -> None:
+        # Leave no claim behind: the order goes back to the queue for the others at once.
+        await self.services.queue.release(self.actor)
+        self.exit()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place a failed background job becomes a notification, never a crash."""
+        if event.state is not WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if isinstance(error, CodspotError):
+            self.notify(str(error), severity="warning")
+        else:
+            self.notify(
+                f"{type(error).__name__}: {error}",
+                title="Unexpected error",
+                severity="error",
+                timeout=10,
+            )

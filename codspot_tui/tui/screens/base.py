@@ -1,0 +1,47 @@
+"""What every screen of the dashboard shares: the services, who is at the keyboard, and
+reloading what it shows when the data changes (only the screen on show is told)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.screen import Screen
+from textual.worker import Worker
+
+from ...domain.models import Actor
+from ...services.bundle import Services
+from ..messages import DataChanged
+
+if TYPE_CHECKING:
+    from ..app import CodspotApp
+
+
+class CodspotScreen(Screen[None]):
+    HELP_TITLE = "Keys"
+
+    @property
+    def codspot(self) -> CodspotApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def services(self) -> Services:
+        return self.codspot.services
+
+    @property
+    def actor(self) -> Actor:
+        return self.codspot.actor
+
+    def reload(self) -> None:
+        """Fetch again what is on screen (in a worker). Screens override this."""
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # A screen's worker reports to the screen only (the message does not bubble): hand
+        # failures to the app's one error handler, so that they become notifications.
+        self.codspot.on_worker_state_changed(event)
+
+    def on_data_changed(self, message: DataChanged) -> None:
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        # A screen that was hidden saw no changes: catch up as it comes back.
+        self.reload()

@@ -1,0 +1,109 @@
+"""The app around the screens: help, themes, remapped keys, the command palette."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from conftest import Shop
+from textual.widgets import Static
+
+from codspot_tui.domain.models import Actor
+from codspot_tui.domain.statuses import Confirmation
+from codspot_tui.services.bundle import Services
+from codspot_tui.tui.screens.help import HelpScreen
+from codspot_tui.tui.themes import STATUS_NAMES, load_themes
+
+from .conftest import make_app, settle
+
+
+async def test_help_lists_the_screens_own_keys(services: Services, agent: Actor) -> None:
+    app = make_app(services, agent)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = "\n".join(str(w.render()) for w in app.screen.query(Static))
+        for words in ("Confirm", "No answer", "Later", "Cancel", "Fake", "Skip", "Edit", "Quit"):
+            assert words in text, words
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_digits_switch_screens(services: Services, agent: Actor) -> None:
+    app = make_app(services, agent)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for key, mode in (("2", "shipping"), ("3", "stock"), ("4", "overview"), ("1", "queue")):
+            await pilot.press(key)
+            await settle(pilot)
+            assert app.current_mode == mode
+
+
+async def test_the_three_themes_ship_and_each_colours_every_status() -> None:
+    from codspot_tui.tui.themes import builtin_theme_files
+
+    loaded = load_themes(builtin_theme_files())
+    assert loaded.problems == ()
+    assert {t.name for t in loaded.themes} >= {"codspot-dark", "codspot-light", "codspot-contrast"}
+    for theme in loaded.themes:
+        assert {f"status-{name}" for name in STATUS_NAMES} <= set(theme.variables)
+    contrast = next(t for t in loaded.themes if t.name == "codspot-contrast")
+    # Readable in a 16-colour terminal: the contrast theme uses the ANSI colours only.
+    assert all(value.startswith("ansi_") for value in contrast.variables.values())
+
+
+async def test_theme_by_name_and_switching(services: Services, agent: Actor) -> None:
+    app = make_app(services, agent, theme="codspot-light")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.theme == "codspot-light"
+        app.theme = "codspot-contrast"
+        await pilot.pause()
+        assert app.current_theme.name == "codspot-contrast"
+
+
+async def test_a_broken_theme_is_reported_once_and_the_default_used(
+    services: Services, agent: Actor, tmp_path: Path
+) -> None:
+    (tmp_path / "bad.toml").write_text('name = "bad"\nprimary = "not a colour"\n')
+    (tmp_path / "mine.toml").write_text("this is not toml")
+    app = make_app(services, agent, theme="bad", user_themes=tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.theme == "codspot-dark"
+        notes = [n.message for n in app._notifications]
+        assert len(notes) == 1, notes
+        assert "bad.toml" in notes[0] and "mine.toml" in notes[0]
+
+
+async def test_keys_can_be_remapped_by_binding_id(
+    services: Services, shop: Shop, agent: Actor
+) -> None:
+    await shop.product("ARGAN", stock=5)
+    await shop.order("Q1")
+    services.settings = dataclasses.replace(services.settings, keys={"queue.confirm": "y"})
+    app = make_app(services, agent)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        assert (await services.orders.get(1)).confirmation is Confirmation.NEW
+        await pilot.press("y")
+        await settle(pilot)
+        assert (await services.orders.get(1)).confirmation is Confirmation.CONFIRMED
+
+
+async def test_quitting_gives_the_claimed_order_back(
+    services: Services, shop: Shop, agent: Actor
+) -> None:
+    await shop.product("ARGAN", stock=5)
+    await shop.order("Q1")
+    app = make_app(services, agent)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert (await services.orders.get(1)).claimed_by == "karim"
+        await pilot.press("q")
+        await pilot.pause()
+    assert (await services.orders.get(1)).claimed_by is None

@@ -1,0 +1,49 @@
+"""Each screen at 80x24 and 120x40, as SVG snapshots of a fixed demo shop at a fixed time.
+
+Update them on purpose with `pytest tests/tui/test_snapshots.py --snapshot-update`, then look
+at the pictures before committing them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import FrozenClock
+from textual.pilot import Pilot
+
+from codspot_tui.domain.models import Actor
+from codspot_tui.services.bundle import Services
+from codspot_tui.services.seed import seed_database
+from codspot_tui.settings import Settings
+
+from .conftest import make_app, settle
+
+SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
+SCREENS = {"queue": "1", "shipping": "2", "stock": "3", "overview": "4"}
+
+
+@pytest.fixture
+async def shop(tmp_path: Path, clock: FrozenClock) -> Iterator[tuple[Services, Actor]]:
+    services = await Services.open(tmp_path / "shop.db", Settings(), create=True, clock=clock)
+    await services.agents.initialise("boss")
+    await seed_database(services.db, services.settings, orders=400, days=14, seed=7, clock=clock)
+    yield services, await services.agents.identify("boss")
+    await services.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("screen", SCREENS)
+def test_screen(snap_compare, shop: tuple[Services, Actor], screen: str, size: str) -> None:  # type: ignore[no-untyped-def]
+    services, actor = shop
+
+    async def go_there(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press(SCREENS[screen])
+        await settle(pilot)
+        pilot.app.clear_notifications()
+        await settle(pilot)
+
+    app = make_app(services, actor)
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=go_there)
