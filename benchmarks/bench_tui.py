@@ -96,12 +96,15 @@ def dashboard_app(db: Path, measure_keys: bool) -> None:
         if not measure_keys:
             # Start-up the way a person starts it: the real run loop, no test harness.
             async def watch() -> None:
+                while not app.is_running:
+                    await asyncio.sleep(0.001)
                 await until(lambda: card() is not None)
                 report["first_paint"] = time.time()
                 app.exit()
 
-            app.call_later(lambda: asyncio.create_task(watch()))
+            watcher = asyncio.create_task(watch())
             await app.run_async(headless=True, size=(80, 24))
+            await watcher
         else:
             async with app.run_test(size=(80, 24)) as pilot:
                 await until(lambda: card() is not None)
@@ -143,7 +146,7 @@ def child(*args: str) -> dict[str, Any]:
         [sys.executable, __file__, *args],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=180,
         env={**os.environ, "CODSPOT_AGENT": "bench"},
     )
     if done.returncode != 0:

@@ -42,7 +42,7 @@ from ..domain.text import clean_text
 from ..domain.times import from_stored, to_stored
 from ..settings import Settings
 from ..store.db import Database, Row
-from ..store.orders import fetch_order_row
+from ..store.orders import fetch_order_row, fetch_order_row_and_event
 from ..store.stock import insert_movement, order_quantities, stock_levels
 from .clock import Clock, system_clock
 
@@ -191,7 +191,10 @@ class StatusService:
     def _apply_one(
         self, conn: sqlite3.Connection, actor: Actor, move: Move, now: datetime
     ) -> MoveResult:
-        row = fetch_order_row(conn, move.order_id)
+        if move.carrier_event_id is not None:
+            row = fetch_order_row_and_event(conn, move.order_id, move.carrier_event_id)
+        else:
+            row = fetch_order_row(conn, move.order_id)
         if row is None:
             raise NotFound(f"no order with id {move.order_id}")
         ref = row["ref"]
@@ -273,13 +276,8 @@ class StatusService:
         self, conn: sqlite3.Connection, row: Row, move: Move, current: Confirmation | Shipping
     ) -> str | None:
         """Why a carrier move changes nothing at all (not even the timeline), if it doesn't."""
-        if move.carrier_event_id is not None:
-            cursor = conn.execute(
-                "SELECT 1 FROM status_events WHERE order_id = ? AND carrier_event_id = ?",
-                (row["id"], move.carrier_event_id),
-            )
-            if cursor.fetchone():
-                return "carrier event already recorded"
+        if move.carrier_event_id is not None and row["event_seen"]:
+            return "carrier event already recorded"
         if move.to == current:
             return f"already {current}"
         last = row["last_carrier_event_at"]
