@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 
 import phonenumbers
 
-from ..domain.errors import BadInput, ClaimedElsewhere, NotFound, OrderLocked, StaleOrder
+from ..domain.errors import BadInput, NotFound, OrderLocked, StaleOrder
 from ..domain.models import Actor, Order
 from ..domain.statuses import QUEUE_STATUSES
 from ..domain.text import clean_text
-from ..domain.times import from_stored, to_stored
+from ..domain.times import to_stored
 from ..settings import Settings
 from ..store.db import Database
 from ..store.orders import (
@@ -28,6 +28,7 @@ from ..store.orders import (
     set_quantities,
     update_contact,
 )
+from .claims import refuse_if_claimed_by_other
 from .clock import Clock, system_clock
 
 MAX_PAGE = 1000
@@ -113,9 +114,7 @@ class OrderService:
                 raise OrderLocked(
                     f"Order {row['ref']} is {row['confirmation']}: it can't be edited"
                 )
-            holder, until = row["claimed_by"], row["claim_expires_at"]
-            if holder and holder != actor.name and from_stored(until) > now:
-                raise ClaimedElsewhere(f"Order {row['ref']} is being handled by {holder}")
+            refuse_if_claimed_by_other(row, actor, now)
             if not update_contact(conn, order_id, version, contact, to_stored(now)):
                 raise StaleOrder(f"Order {row['ref']} changed since you opened it; look again")
             if change.quantities:

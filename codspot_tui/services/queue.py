@@ -13,13 +13,14 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..domain.errors import ClaimedElsewhere, NotFound, Refused
+from ..domain.errors import NotFound, Refused
 from ..domain.models import Actor, Order
 from ..domain.statuses import QUEUE_STATUSES, Confirmation
-from ..domain.times import from_stored, to_stored
+from ..domain.times import to_stored
 from ..settings import Settings
 from ..store.db import Database
 from ..store.orders import ORDER_COLUMNS, item_rows, items_of, order_from_row
+from .claims import refuse_if_claimed_by_other
 from .clock import Clock, system_clock
 
 
@@ -97,12 +98,7 @@ class QueueService:
                 raise NotFound(f"no order with id {order_id}")
             if row["confirmation"] not in QUEUE_STATUSES:
                 raise Refused(f"Order {row['ref']} is {row['confirmation']}: nobody needs to call")
-            holder, until = row["claimed_by"], row["claim_expires_at"]
-            if holder and holder != actor.name and from_stored(until) > now:
-                raise ClaimedElsewhere(
-                    f"Order {row['ref']} is being handled by {holder} until "
-                    f"{from_stored(until).astimezone():%H:%M}"
-                )
+            refuse_if_claimed_by_other(row, actor, now)
             await conn.execute(
                 "UPDATE orders SET claimed_by = NULL, claim_expires_at = NULL"
                 " WHERE claimed_by = ? AND id <> ?",

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 
 from ..domain.errors import (
     BadInput,
-    ClaimedElsewhere,
     DatabaseError,
     NotAdmin,
     NotFound,
@@ -44,6 +43,7 @@ from ..settings import Settings
 from ..store.db import Database, Row
 from ..store.orders import fetch_order_row, fetch_order_row_and_event
 from ..store.stock import insert_movement, order_quantities, stock_levels
+from .claims import refuse_if_claimed_by_other
 from .clock import Clock, system_clock
 
 # A callback typed a little in the past is a slow typist, not a mistake.
@@ -232,7 +232,7 @@ class StatusService:
         mover = actor.mover_for(row["delivery"], force=move.force)
         check_move(ref, move.kind, current, move.to, mover)
         if actor.kind == "agent" and move.kind is StatusKind.CONFIRMATION:
-            self._check_claim(row, actor, now)
+            refuse_if_claimed_by_other(row, actor, now)
 
         version = row["version"] + 1
         if move.kind is StatusKind.CONFIRMATION:
@@ -263,14 +263,6 @@ class StatusService:
             final = self._auto_cancel(conn, row, now, version + 1)
             version += 1
         return MoveResult(row["id"], ref, move.kind, final, True, None, version)
-
-    def _check_claim(self, row: Row, actor: Actor, now: datetime) -> None:
-        holder, until = row["claimed_by"], row["claim_expires_at"]
-        if holder and holder != actor.name and until and from_stored(until) > now:
-            raise ClaimedElsewhere(
-                f"Order {row['ref']} is being handled by {holder} until "
-                f"{from_stored(until).astimezone():%H:%M}"
-            )
 
     def _carrier_duplicate(
         self, conn: sqlite3.Connection, row: Row, move: Move, current: Confirmation | Shipping
