@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from ..carriers.worker import CarrierWorker
 from ..domain.errors import CodspotError
 from ..domain.models import Actor
 from ..services.bundle import Services
@@ -35,6 +35,9 @@ from .themes import (
     load_themes,
     user_theme_files,
 )
+
+if TYPE_CHECKING:  # the worker (and httpx) load only when the demo runs one
+    from ..carriers.worker import CarrierWorker
 
 WATCH_SECONDS = 1.0  # how often to look for other processes' commits (cheap: one pragma)
 
