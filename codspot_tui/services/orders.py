@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
+from functools import partial
 
 import phonenumbers
 
@@ -15,14 +16,11 @@ from ..domain.times import to_stored
 from ..settings import Settings
 from ..store.db import Database
 from ..store.orders import (
-    ORDER_COLUMNS,
     OrderFilter,
-    events_of,
     fetch_order_row,
-    items_of,
-    order_from_row,
     order_id_by_source_ref,
     order_ids_by_ref,
+    order_with,
     orders_page,
     phone_history,
     set_quantities,
@@ -69,14 +67,10 @@ class OrderService:
         raise NotFound(f"no order {ref!r}")
 
     async def get(self, order_id: int, *, with_events: bool = False) -> Order:
-        row = await self.db.fetchone(
-            f"SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id = ?", (order_id,)
-        )
-        if row is None:
+        order = await self.db.read(partial(order_with, order_id=order_id, with_events=with_events))
+        if order is None:
             raise NotFound(f"no order with id {order_id}")
-        items = await items_of(self.db, [order_id])
-        events = await events_of(self.db, order_id) if with_events else []
-        return order_from_row(row, items[order_id], events)
+        return order
 
     async def page(
         self, where: OrderFilter, *, before_id: int | None = None, limit: int = 50

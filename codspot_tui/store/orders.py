@@ -104,12 +104,17 @@ async def items_of(
 
 
 async def events_of(db: Database, order_id: int) -> list[StatusEvent]:
-    rows = await db.fetchall(
+    return await db.read(lambda conn: event_rows(conn, order_id))
+
+
+def event_rows(conn: sqlite3.Connection, order_id: int) -> list[StatusEvent]:
+    """An order's timeline, oldest first (on the database thread)."""
+    rows = conn.execute(
         """SELECT kind, from_status, to_status, actor, source, note, at, carrier_event_id,
                   ignored, raw_status
            FROM status_events WHERE order_id = ? ORDER BY id""",
         (order_id,),
-    )
+    ).fetchall()
     return [
         StatusEvent(
             kind=StatusKind(row["kind"]),
@@ -125,6 +130,15 @@ async def events_of(db: Database, order_id: int) -> list[StatusEvent]:
         )
         for row in rows
     ]
+
+
+def order_with(conn: sqlite3.Connection, order_id: int, *, with_events: bool) -> Order | None:
+    """One order with its items (and timeline), read in one trip to the database thread."""
+    row = fetch_order_row(conn, order_id)
+    if row is None:
+        return None
+    items = item_rows(conn, [order_id])[order_id]
+    return order_from_row(row, items, event_rows(conn, order_id) if with_events else ())
 
 
 @dataclass(frozen=True)
