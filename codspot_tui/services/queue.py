@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from ..domain.errors import NotFound, Refused
 from ..domain.models import Actor, Order
@@ -19,7 +20,7 @@ from ..domain.statuses import QUEUE_STATUSES, Confirmation
 from ..domain.times import to_stored
 from ..settings import Settings
 from ..store.db import Database
-from ..store.orders import ORDER_COLUMNS, item_rows, items_of, order_from_row
+from ..store.orders import ORDER_COLUMNS, item_rows, order_from_row, order_with
 from .claims import refuse_if_claimed_by_other
 from .clock import Clock, system_clock
 
@@ -173,13 +174,10 @@ class QueueService:
         return found
 
     async def _order(self, order_id: int) -> Order:
-        row = await self.db.fetchone(
-            f"SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id = ?", (order_id,)
-        )
-        if row is None:
+        order = await self.db.read(partial(order_with, order_id=order_id, with_events=False))
+        if order is None:
             raise NotFound(f"no order with id {order_id}")
-        items = await items_of(self.db, [order_id])
-        return order_from_row(row, items[order_id])
+        return order
 
 
 def _tier_ids(

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-import aiosqlite
 
 from ..domain.models import NewOrder, Order, OrderItem, StatusEvent
 from ..domain.statuses import Confirmation, Shipping, StatusKind
@@ -83,28 +81,6 @@ async def order_ids_by_ref(db: Database, ref: str) -> list[tuple[int, str]]:
 async def order_id_by_source_ref(db: Database, source: str, ref: str) -> int | None:
     found = await db.scalar("SELECT id FROM orders WHERE source = ? AND ref = ?", (source, ref))
     return None if found is None else int(found)
-
-
-async def items_of(
-    conn: aiosqlite.Connection | Database, order_ids: Sequence[int]
-) -> dict[int, list[OrderItem]]:
-    """Items of many orders in one query, in line order."""
-    found: dict[int, list[OrderItem]] = {order_id: [] for order_id in order_ids}
-    if not order_ids:
-        return found
-    marks = ",".join("?" * len(order_ids))
-    sql = f"""
-        SELECT i.order_id, p.sku, i.qty, i.price_cents
-        FROM order_items i JOIN products p ON p.id = i.product_id
-        WHERE i.order_id IN ({marks}) ORDER BY i.order_id, i.line
-    """
-    for row in await _fetchall(conn, sql, order_ids):
-        found[row["order_id"]].append(OrderItem(row["sku"], row["qty"], row["price_cents"]))
-    return found
-
-
-async def events_of(db: Database, order_id: int) -> list[StatusEvent]:
-    return await db.read(lambda conn: event_rows(conn, order_id))
 
 
 def event_rows(conn: sqlite3.Connection, order_id: int) -> list[StatusEvent]:
@@ -211,19 +187,6 @@ def item_rows(conn: sqlite3.Connection, order_ids: Sequence[int]) -> dict[int, l
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-async def _fetchall(
-    conn: aiosqlite.Connection | Database, sql: str, params: Iterable[Any]
-) -> list[Row]:
-    if isinstance(conn, Database):
-        return await conn.fetchall(sql, list(params))
-    async with conn.execute(sql, list(params)) as cursor:
-        return list(await cursor.fetchall())
-
-
-def stored(moment: datetime | None) -> str | None:
-    return None if moment is None else to_stored(moment)
 
 
 OPEN_ORDER_SQL = """
