@@ -626,6 +626,36 @@ async def test_carrier_batch_records_refusals_as_ignored_and_never_touches_stock
     assert (await services.orders.get(moving)).shipping is S.CANCELED
 
 
+async def test_a_batch_sees_its_own_earlier_moves(
+    services: Services, shop: Shop, clock: FrozenClock
+) -> None:
+    # A batch reads its orders up front; a later move of the same order must see the earlier.
+    order_id = await confirmed_order(services, shop)
+    at = clock()
+    results = await services.status.apply_batch(
+        SANDBOX,
+        [
+            Move(order_id, SHIP, S.SHIPPED, carrier_event_id="p1", at=at),
+            Move(order_id, SHIP, S.DELIVERED, carrier_event_id="p1", at=at),  # the same event
+            Move(order_id, SHIP, S.SHIPPED, carrier_event_id="p2", at=at),  # already shipped
+            Move(order_id, SHIP, S.DELIVERED, carrier_event_id="p3", at=at),
+        ],
+    )
+
+    assert [(r.applied, r.duplicate, r.status) for r in results] == [
+        (True, False, S.SHIPPED),
+        (False, True, S.SHIPPED),
+        (False, True, S.SHIPPED),
+        (True, False, S.DELIVERED),
+    ]
+    assert results[1].reason == "carrier event already recorded"
+    order = await services.orders.get(order_id)
+    assert order.shipping is S.DELIVERED
+    assert results[-1].version == order.version
+    carrier_events = [e["carrier_event_id"] for e in await events(services, order_id)]
+    assert carrier_events == [None, "p1", "p3"]
+
+
 async def test_carrier_batch_leaves_other_orders_timelines_alone(
     services: Services, shop: Shop
 ) -> None:

@@ -8,6 +8,7 @@ ledger rows, the outbox job of a connected carrier, the claim released.
 from __future__ import annotations
 
 import contextlib
+import functools
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,13 +39,18 @@ from ..domain.statuses import (
     Sync,
 )
 from ..domain.text import clean_text
-from ..domain.times import from_stored, to_stored
+from ..domain.times import from_stored
+from ..domain.times import to_stored as _to_stored
 from ..settings import Settings
 from ..store.db import Database, Row
-from ..store.orders import fetch_order_row, fetch_order_row_and_event
+from ..store.orders import fetch_order_row, fetch_order_rows, seen_carrier_events
 from ..store.stock import insert_movement, order_quantities, stock_levels
 from .claims import refuse_if_claimed_by_other
 from .clock import Clock, system_clock
+
+# A batch's moves share one `now`, and a carrier's events often share their time: each
+# spelling is worked out once (a third of a carrier move's Python time before).
+to_stored = functools.lru_cache(maxsize=1024)(_to_stored)
 
 # A callback typed a little in the past is a slow typist, not a mistake.
 _CALLBACK_SLACK = timedelta(minutes=1)
@@ -97,7 +103,9 @@ class StatusService:
     async def apply(self, actor: Actor, move: Move) -> MoveResult:
         """Apply one move or raise the refusal (`Refused`, `NotFound`, `BadInput`)."""
         now = self.clock()
-        return await self.db.write(lambda conn: self._apply_one(conn, actor, move, now))
+        return await self.db.write(
+            lambda conn: self._apply_one(conn, actor, move, now, _Rows(conn, [move]))
+        )
 
     async def apply_batch(self, actor: Actor, moves: Sequence[Move]) -> list[MoveResult]:
         """Apply many moves in one transaction; a refused move changes nothing, the rest apply.
@@ -115,12 +123,13 @@ class StatusService:
         No savepoint per move: a move raises its refusal before it writes anything (every
         check comes first), and anything that fails later aborts the whole transaction.
         """
+        rows = _Rows(conn, moves)
         results: list[MoveResult] = []
         for move in moves:
             try:
-                result = self._apply_one(conn, actor, move, now)
+                result = self._apply_one(conn, actor, move, now, rows)
             except (Refused, NotFound, BadInput) as refusal:
-                result = self._refused_in_batch(conn, actor, move, refusal, now)
+                result = self._refused_in_batch(conn, actor, move, refusal, now, rows)
             results.append(result)
         return results
 
@@ -172,12 +181,14 @@ class StatusService:
         move: Move,
         refusal: Exception,
         now: datetime,
+        rows: _Rows,
     ) -> MoveResult:
-        row = fetch_order_row(conn, move.order_id)
+        row = rows.row(move.order_id)
         if row is None:
             return MoveResult(move.order_id, "", move.kind, None, False, str(refusal))
         if _is_parcel_of(actor, row):
             self._record_ignored(conn, actor, row, move, str(refusal), now)
+            rows.wrote(move.order_id, move.carrier_event_id, order_changed=False)
         return MoveResult(
             move.order_id,
             row["ref"],
@@ -189,12 +200,9 @@ class StatusService:
         )
 
     def _apply_one(
-        self, conn: sqlite3.Connection, actor: Actor, move: Move, now: datetime
+        self, conn: sqlite3.Connection, actor: Actor, move: Move, now: datetime, rows: _Rows
     ) -> MoveResult:
-        if move.carrier_event_id is not None:
-            row = fetch_order_row_and_event(conn, move.order_id, move.carrier_event_id)
-        else:
-            row = fetch_order_row(conn, move.order_id)
+        row = rows.row(move.order_id)
         if row is None:
             raise NotFound(f"no order with id {move.order_id}")
         ref = row["ref"]
@@ -216,7 +224,7 @@ class StatusService:
             current = Shipping(row["shipping"])
 
         if actor.kind == "carrier":
-            duplicate = self._carrier_duplicate(conn, row, move, current)
+            duplicate = self._carrier_duplicate(row, move, current, rows)
             if duplicate:
                 return MoveResult(
                     row["id"],
@@ -262,13 +270,14 @@ class StatusService:
         ):
             final = self._auto_cancel(conn, row, now, version + 1)
             version += 1
+        rows.wrote(row["id"], move.carrier_event_id)
         return MoveResult(row["id"], ref, move.kind, final, True, None, version)
 
     def _carrier_duplicate(
-        self, conn: sqlite3.Connection, row: Row, move: Move, current: Confirmation | Shipping
+        self, row: Row, move: Move, current: Confirmation | Shipping, rows: _Rows
     ) -> str | None:
         """Why a carrier move changes nothing at all (not even the timeline), if it doesn't."""
-        if move.carrier_event_id is not None and row["event_seen"]:
+        if move.carrier_event_id is not None and rows.event_seen(row["id"], move.carrier_event_id):
             return "carrier event already recorded"
         if move.to == current:
             return f"already {current}"
@@ -412,10 +421,8 @@ class StatusService:
         **changes: object,
     ) -> None:
         # Optimistic concurrency: the row must still be at the version we read.
-        assignments = ", ".join(f"{column} = ?" for column in changes)
         cursor = conn.execute(
-            f"UPDATE orders SET {assignments}, version = ? WHERE id = ? AND version = ?",
-            (*changes.values(), version, row["id"], row["version"]),
+            _update_sql(tuple(changes)), (*changes.values(), version, row["id"], row["version"])
         )
         if cursor.rowcount != 1:
             # Not a refusal: inside our write transaction this cannot happen, so stop it all.
@@ -449,6 +456,44 @@ class StatusService:
             )
 
 
+class _Rows:
+    """The rows of the orders a transaction's moves are about, read before the first move:
+    two statements for a whole carrier batch rather than one per move.
+
+    Inside the transaction only the moves themselves change these orders, so a row stays
+    right until its order is moved; a moved order is read again when another move of the
+    same batch comes to it.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, moves: Sequence[Move]) -> None:
+        self._conn = conn
+        self._rows = fetch_order_rows(conn, [move.order_id for move in moves])
+        events = [
+            (move.order_id, move.carrier_event_id)
+            for move in moves
+            if move.carrier_event_id is not None
+        ]
+        self._seen = seen_carrier_events(conn, events) if events else set()
+        self._moved: set[int] = set()
+
+    def row(self, order_id: int) -> Row | None:
+        if order_id in self._moved:
+            return fetch_order_row(self._conn, order_id)
+        return self._rows.get(order_id)
+
+    def event_seen(self, order_id: int, carrier_event_id: str) -> bool:
+        return (order_id, carrier_event_id) in self._seen
+
+    def wrote(
+        self, order_id: int, carrier_event_id: str | None, *, order_changed: bool = True
+    ) -> None:
+        """Note what a move just wrote: the order's row, and the event in its timeline."""
+        if order_changed:
+            self._moved.add(order_id)
+        if carrier_event_id is not None:
+            self._seen.add((order_id, carrier_event_id))
+
+
 def _is_parcel_of(actor: Actor, row: Row) -> bool:
     """Whether the order is a parcel of this carrier: the only timelines a carrier writes to."""
     return (
@@ -458,12 +503,19 @@ def _is_parcel_of(actor: Actor, row: Row) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _update_sql(columns: tuple[str, ...]) -> str:
+    assignments = ", ".join(f"{column} = ?" for column in columns)
+    return f"UPDATE orders SET {assignments}, version = ? WHERE id = ? AND version = ?"
+
+
+_SOURCE_OF_KIND = {"carrier": EventSource.CARRIER, "system": EventSource.AUTO}
+
+
 def _source_of(actor: Actor, move: Move) -> EventSource:
     if move.force:
         return EventSource.FORCED
-    return {"carrier": EventSource.CARRIER, "system": EventSource.AUTO}.get(
-        actor.kind, EventSource.MANUAL
-    )
+    return _SOURCE_OF_KIND.get(actor.kind, EventSource.MANUAL)
 
 
 def _insert_event(

@@ -48,21 +48,47 @@ def order_from_row(
     )  # fmt: skip
 
 
-def fetch_order_row_and_event(
-    conn: sqlite3.Connection, order_id: int, carrier_event_id: str | None
-) -> Row | None:
-    """The order's row plus `event_seen`: whether that carrier event is in its timeline.
+# Bound parameters per statement when reading many orders at once; SQLite allows more, and
+# a batch of moves is read in a handful of statements.
+_IDS_PER_STATEMENT = 500
 
-    One statement where a carrier batch would otherwise spend two per move.
-    """
-    row: Row | None = conn.execute(
-        f"""SELECT {ORDER_COLUMNS}, EXISTS (
-                SELECT 1 FROM status_events e WHERE e.order_id = o.id AND e.carrier_event_id = ?
-            ) AS event_seen
-            FROM orders o WHERE o.id = ?""",
-        (carrier_event_id, order_id),
-    ).fetchone()
-    return row
+
+def fetch_order_rows(conn: sqlite3.Connection, order_ids: Sequence[int]) -> dict[int, Row]:
+    """The rows of many orders by id, in a few statements rather than one per order."""
+    unique = list(dict.fromkeys(order_ids))
+    rows: dict[int, Row] = {}
+    for start in range(0, len(unique), _IDS_PER_STATEMENT):
+        chunk = unique[start : start + _IDS_PER_STATEMENT]
+        marks = ",".join("?" * len(chunk))
+        for row in conn.execute(
+            f"SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id IN ({marks})", chunk
+        ):
+            rows[row[0]] = row
+    return rows
+
+
+def seen_carrier_events(
+    conn: sqlite3.Connection, events: Sequence[tuple[int, str]]
+) -> set[tuple[int, str]]:
+    """Which of these (order id, carrier event id) pairs are in their order's timeline."""
+    unique = list(dict.fromkeys(events))
+    seen: set[tuple[int, str]] = set()
+    per_statement = _IDS_PER_STATEMENT // 2
+    for start in range(0, len(unique), per_statement):
+        chunk = unique[start : start + per_statement]
+        pairs = ",".join(["(?, ?)"] * len(chunk))
+        # CROSS JOIN keeps the pairs outside: one look-up in carrier_event_once each (a
+        # row-value IN would scan the whole timeline table).
+        seen.update(
+            (order_id, event_id)
+            for order_id, event_id in conn.execute(
+                f"""SELECT e.order_id, e.carrier_event_id
+                    FROM (VALUES {pairs}) AS wanted CROSS JOIN status_events e
+                      ON e.order_id = wanted.column1 AND e.carrier_event_id = wanted.column2""",
+                [value for pair in chunk for value in pair],
+            )
+        )
+    return seen
 
 
 def fetch_order_row(conn: sqlite3.Connection, order_id: int) -> Row | None:
