@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from codspot_tui.cli import main
+from codspot_tui.store.db import PAGE_SIZE
 
 ORDER_KEYS = {
     "ref",
@@ -148,6 +149,16 @@ def test_init_makes_the_current_agent_admin(run: Run) -> None:
             "created_at": listed.json()[0]["created_at"],
         }  # type: ignore[index]
     ]
+
+
+def test_init_makes_a_database_many_processes_can_share(run: Run, tmp_path: Path) -> None:
+    assert run("init").code == 0
+    db = sqlite3.connect(tmp_path / "shop.db")
+    try:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert db.execute("PRAGMA page_size").fetchone() == (PAGE_SIZE,)
+    finally:
+        db.close()
 
 
 def test_init_does_not_hand_an_existing_database_to_a_stranger(run: Run) -> None:

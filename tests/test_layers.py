@@ -29,7 +29,12 @@ LAYERS = {
 
 # The entry points that may load the dashboard; everything else must run without Textual.
 DASHBOARD_AND_COMMANDS = {
-    "tui", "__main__.py", "cli.py", "cli_carriers.py", "cli_session.py", "cli_dashboard.py",
+    "tui",
+    "__main__.py",
+    "cli.py",
+    "cli_carriers.py",
+    "cli_session.py",
+    "cli_dashboard.py",
 }
 
 

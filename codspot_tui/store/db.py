@@ -26,6 +26,12 @@ T = TypeVar("T")
 DEFAULT_BUSY_TIMEOUT_MS = 5000
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
+# Pages of 16 KiB rather than SQLite's 4 KiB: a million-order seed writes ~10% faster (fewer
+# frames through the write-ahead log, shallower indexes), and the per-move and per-page
+# figures of benchmarks/bench_core.py and bench_carriers.py stayed the same. Set on new files
+# only: an existing database keeps the page size it was made with.
+PAGE_SIZE = 16384
+
 
 def migrations() -> list[tuple[int, str]]:
     """The shipped migrations as (version, SQL), in order."""
@@ -97,6 +103,8 @@ class Database:
     async def _configure(self) -> None:
         try:
             await self.conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+            # A no-op unless the file is new and empty (and once in WAL mode, it is fixed).
+            await self.conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             mode = await self._scalar("PRAGMA journal_mode = WAL")
             await self.conn.execute("PRAGMA foreign_keys = ON")
             await self.conn.execute("PRAGMA synchronous = NORMAL")

@@ -300,4 +300,3 @@ class OverviewScreen(CodspotScreen):
         panel = self.query_one(f"#{name}", Static)
         panel.remove_class("loading")
         panel.update(content)
-

@@ -279,4 +279,3 @@ class StockScreen(CodspotScreen):
             f"{sku}: {adjustment.delta:+,} units, {product.on_hand:,} on hand", title="Stock"
         )
         self.reload()
-
