@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 class CodspotScreen(Screen[None]):
     HELP_TITLE = "Keys"
+    _hidden = False
 
     @property
     def codspot(self) -> CodspotApp:
@@ -42,6 +43,17 @@ class CodspotScreen(Screen[None]):
     def on_data_changed(self, message: DataChanged) -> None:
         self.reload()
 
-    def on_screen_resume(self) -> None:
-        # A screen that was hidden saw no changes: catch up as it comes back.
+    def on_mount(self) -> None:
+        # Start fetching while the screen is still being laid out and painted: the data
+        # comes back from the database thread meanwhile (runs after a subclass's on_mount).
         self.reload()
+
+    def on_screen_suspend(self) -> None:
+        self._hidden = True
+
+    def on_screen_resume(self) -> None:
+        # A screen that was hidden saw no changes: catch up as it comes back. (Not when it
+        # first shows: the load its mount started is on its way.)
+        if self._hidden:
+            self._hidden = False
+            self.reload()

@@ -9,10 +9,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from ...domain.models import Order, cents_to_decimal
 from ...services.polling import last_carrier_events
+from ..widgets.footer import KeysFooter
 from ..widgets.status import order_state
 from ..widgets.timeline import Timeline, local_time
 from .base import CodspotScreen
@@ -37,7 +38,7 @@ class OrderDetailScreen(CodspotScreen):
             yield Static("Loading...", id="details")
             yield Static("Timeline", classes="heading")
             yield Timeline(id="timeline")
-        yield Footer()
+        yield KeysFooter()
 
     def reload(self) -> None:
         self.load_order()

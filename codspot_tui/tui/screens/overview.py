@@ -19,13 +19,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Sparkline, Static
+from textual.widgets import Header, Sparkline, Static
 
 from ...domain.models import cents_to_decimal
 from ...services.figures import AgentDay, DayCount, FiguresService
 from ...services.kpi import Kpis
 from ...services.parcels import CarrierHealth
 from ..messages import DataChanged
+from ..widgets.footer import KeysFooter
 from .base import CodspotScreen
 
 CURRENCY = "MAD"
@@ -210,7 +211,7 @@ class OverviewScreen(CodspotScreen):
             with Vertical(id="carriers", classes="panel") as carriers:
                 carriers.border_title = "Carriers"
                 yield Static("loading...", id="no-carrier", classes="loading")
-        yield Footer()
+        yield KeysFooter()
 
     @staticmethod
     def _panel(name: str, title: str) -> Static:

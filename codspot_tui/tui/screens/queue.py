@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.widgets import Digits, Footer, Header, Static
+from textual.widgets import Digits, Header, Static
 
 from ...domain.errors import CodspotError
 from ...domain.models import Order, cents_to_decimal
@@ -25,6 +25,7 @@ from ...services.orders import OrderEdit
 from ...services.queue import QueueCounts
 from ...services.status import Move
 from ..widgets.call_dialogs import CallLaterDialog, EditOrderDialog, ReasonDialog
+from ..widgets.footer import KeysFooter
 from ..widgets.status import status_text
 from ..widgets.timeline import Timeline, local_time
 from .base import CodspotScreen
@@ -81,7 +82,7 @@ class QueueScreen(CodspotScreen):
             with Vertical(id="side"):
                 yield Static("Waiting", classes="heading")
                 yield Static(id="counts")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         lease = timedelta(minutes=self.services.settings.claim_minutes)

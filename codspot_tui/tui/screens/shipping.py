@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.theme import Theme
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Input, OptionList, Static
+from textual.widgets import DataTable, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...domain.models import Order
@@ -28,6 +28,7 @@ from ...services.polling import last_carrier_events, poll_now, shipping_counts
 from ...services.status import Move
 from ..widgets.board_filter import ALL, BoardFilter, parse_filter
 from ..widgets.board_table import BoardTable
+from ..widgets.footer import KeysFooter
 from ..widgets.move_menu import (
     MoveChoice,
     MoveMenu,
@@ -98,7 +99,7 @@ class ShippingScreen(CodspotScreen):
             placeholder="text  carrier:NAME  city:NAME  status:NAME   enter apply, escape clear",
             id="filter",
         )
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(BoardTable)

@@ -8,13 +8,14 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.coordinate import Coordinate
-from textual.widgets import DataTable, Footer, Header, Input
+from textual.widgets import DataTable, Header, Input
 
 from ...domain.errors import CodspotError, NotAdmin
 from ...domain.models import Product, StockMovement
 from ...services.agents import require_admin
 from ...services.figures import FiguresService, StockLine
 from ..widgets.adjust_dialog import AdjustDialog, Adjustment
+from ..widgets.footer import KeysFooter
 from ..widgets.timeline import local_time
 from .base import CodspotScreen
 
@@ -71,7 +72,7 @@ class StockScreen(CodspotScreen):
         yield products
         ledger: DataTable[str | Text] = DataTable(id="ledger", cursor_type="row")
         yield ledger
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         products = self.query_one("#products", DataTable)
