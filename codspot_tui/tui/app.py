@@ -8,7 +8,8 @@ within a second or two because the app watches `PRAGMA data_version`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,10 +23,7 @@ from ..domain.models import Actor
 from ..services.bundle import Services
 from .messages import DataChanged
 from .screens.help import HelpScreen, key_lines
-from .screens.overview import OverviewScreen
 from .screens.queue import QueueScreen
-from .screens.shipping import ShippingScreen
-from .screens.stock import StockScreen
 from .themes import (
     DEFAULT_THEME,
     STATUS_NAMES,
@@ -41,12 +39,30 @@ if TYPE_CHECKING:  # the worker (and httpx) load only when the demo runs one
 
 WATCH_SECONDS = 1.0  # how often to look for other processes' commits (cheap: one pragma)
 
-SCREENS_BY_MODE = {
+
+class _Later:
+    """A screen whose module is imported once the first card is up (`load`), or when the
+    screen is first opened if that comes sooner: the dashboard starts on the queue, and
+    importing the other three screens and their widgets cost a tenth of its start."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module, self.name = module, name
+
+    def load(self) -> type[Screen[None]]:
+        screen: type[Screen[None]] = getattr(import_module(self.module, __package__), self.name)
+        return screen
+
+    def __call__(self) -> Screen[None]:
+        return self.load()()
+
+
+SCREENS_BY_MODE: dict[str, tuple[str, Callable[[], Screen[None]]]] = {
     "queue": ("Confirmation queue", QueueScreen),
-    "shipping": ("Shipping board", ShippingScreen),
-    "stock": ("Stock", StockScreen),
-    "overview": ("Overview", OverviewScreen),
+    "shipping": ("Shipping board", _Later(".screens.shipping", "ShippingScreen")),
+    "stock": ("Stock", _Later(".screens.stock", "StockScreen")),
+    "overview": ("Overview", _Later(".screens.overview", "OverviewScreen")),
 }
+LOAD_SCREENS_AFTER = 1.0  # seconds after start: the first card is up, the agent reads it
 
 
 class CodspotApp(App[None]):
@@ -84,9 +100,11 @@ class CodspotApp(App[None]):
         self._data_version: int | None = None
         self.sub_title = f"{actor.name} ({actor.role})"
         self.loaded_themes = self._load_themes()
+        self._theme_problems = self._choose_theme()
 
     async def on_mount(self) -> None:
-        self._choose_theme()
+        if self._theme_problems:
+            self.notify(self._theme_problems, title="Themes", severity="warning", timeout=8)
         if self.services.settings.keys:
             self.set_keymap(self.services.settings.keys)
         self._data_version = await self.services.db.data_version()
@@ -94,6 +112,12 @@ class CodspotApp(App[None]):
         if self.carrier_worker is not None:
             self.run_worker(self._run_carriers(), group="carriers", exit_on_error=False)
         await self.switch_mode("queue")
+        self.set_timer(LOAD_SCREENS_AFTER, self._load_screens)
+
+    def _load_screens(self) -> None:
+        for _, screen in SCREENS_BY_MODE.values():
+            if isinstance(screen, _Later):
+                screen.load()
 
     def _load_themes(self) -> LoadedThemes:
         files = builtin_theme_files()
@@ -108,19 +132,15 @@ class CodspotApp(App[None]):
         # The status colours exist before our themes are chosen (CSS is parsed early).
         return default_variables()
 
-    def _choose_theme(self) -> None:
+    def _choose_theme(self) -> str:
+        """Set the theme before the first paint (set later, it restyles every widget again);
+        what went wrong, for a notification once the app runs."""
         problems = list(self.loaded_themes.problems)
         if self.requested_theme not in self.available_themes:
             problems.append(f"no theme called {self.requested_theme!r}")
             self.requested_theme = DEFAULT_THEME
-        if problems:
-            self.notify(
-                "\n".join(problems) + f"\nUsing {self.requested_theme}.",
-                title="Themes",
-                severity="warning",
-                timeout=8,
-            )
         self.theme = self.requested_theme
+        return "\n".join(problems) + f"\nUsing {self.requested_theme}." if problems else ""
 
     async def _run_carriers(self) -> None:
         assert self.carrier_worker is not None
