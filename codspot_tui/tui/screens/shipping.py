@@ -41,7 +41,7 @@ from ..widgets.move_menu import (
 from .base import CodspotScreen
 from .order_detail import OrderDetailScreen
 
-PAGE = 100  # orders per keyset page
+PAGE = 50  # orders per keyset page: two screenfuls at 80x24, and each row costs to draw
 NEAR_END = 20  # rows before the end at which the next page is fetched
 MAX_RELOAD = 1000  # a reload fetches what was loaded, up to this many rows
 COUNT_EVERY = 3.0  # seconds between two counts per status when others make changes
