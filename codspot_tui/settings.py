@@ -29,6 +29,13 @@ from .domain.statuses import LOCAL_DELIVERY
 
 APP_NAME = "codspot"
 CARRIER_KINDS = ("sandbox", "sendit", "ozon")
+# The credentials each kind of carrier takes, all of them required: a misspelt key would
+# otherwise be sent as nothing and come back as "unauthorised" from the carrier.
+CARRIER_CREDENTIALS = {
+    "sandbox": ("token",),
+    "sendit": ("public_key", "secret_key"),
+    "ozon": ("customer_id", "api_key"),
+}
 DISPATCH_MODES = ("shared", "round_robin")
 _CARRIER_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
@@ -186,9 +193,17 @@ def _carrier(name: str, table: Any) -> CarrierSettings:
     credentials = {
         key: value for key, value in table.items() if key not in {"kind", "url", *numbers}
     }
+    wanted = CARRIER_CREDENTIALS[kind]
     for key, value in credentials.items():
-        if not isinstance(value, str):
-            raise ValueError(f"{where}: {key} must be text")
+        if key not in wanted:
+            raise ValueError(
+                f"{where}: unknown setting {key!r} (kind {kind} takes {', '.join(wanted)})"
+            )
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{where}: {key} must be text, not empty")
+    missing = [key for key in wanted if key not in credentials]
+    if missing:
+        raise ValueError(f"{where}: kind {kind} needs {' and '.join(missing)}")
     return CarrierSettings(name=name, kind=kind, url=url, credentials=credentials, **values)
 
 

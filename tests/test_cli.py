@@ -411,6 +411,18 @@ def test_a_bad_settings_file(run: Run, tmp_path: Path) -> None:
         ("colour = 'red'", "unknown setting 'colour'"),
         ("this is not toml", "not valid TOML"),
         ("[carriers.fast]\nkind = 'pigeon'\nurl = 'http://x'", "kind must be one of"),
+        (
+            "[carriers.sendit]\nkind = 'sendit'\nurl = 'https://x'\npublic_key = 'p'",
+            "kind sendit needs secret_key",
+        ),
+        (
+            "[carriers.ozon]\nkind = 'ozon'\nurl = 'https://x'\ncustomer_id = '7'\napikey = 'k'",
+            "unknown setting 'apikey' (kind ozon takes customer_id, api_key)",
+        ),
+        (
+            "[carriers.s]\nkind = 'sandbox'\nurl = 'http://x'\ntoken = ''",
+            "token must be text, not empty",
+        ),
     ):
         bad.write_text(text)
         result = run("--config", str(bad), "init")
