@@ -353,12 +353,13 @@ async def test_the_services_work_on_seeded_orders(
     check_everything(db_path, services.settings, to_stored(clock()))
 
 
-async def test_big_seeds_make_their_parts_in_a_worker_process_with_the_same_result(
+async def test_big_seeds_make_their_parts_in_worker_processes_with_the_same_result(
     tmp_path: Path, settings: Settings, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Parts of 500 orders: four parts, three of them staged by `python -m` in a worker."""
+    """Parts of 500 orders: 25 parts in two staging files, each made by `python -m` in a
+    worker process; when no worker can start, this thread makes them: the same shop."""
     monkeypatch.setattr(seed_module, "PART", 500)
-    monkeypatch.setattr(seed_module.bulk, "MAX_STAGES", 3)  # the worker's parts share files
+    monkeypatch.setattr(seed_module.bulk, "MAX_STAGES", 3)  # parts share files
     dumps = []
     for name, python in (("worker", seed_module.sys.executable), ("here", "/no/such/python")):
         monkeypatch.setattr(seed_module.sys, "executable", python)
