@@ -43,7 +43,12 @@ from ..domain.times import from_stored
 from ..domain.times import to_stored as _to_stored
 from ..settings import Settings
 from ..store.db import Database, Row
-from ..store.orders import fetch_order_row, fetch_order_rows, seen_carrier_events
+from ..store.orders import (
+    MOVE_COLUMNS,
+    fetch_order_row,
+    fetch_order_rows,
+    seen_carrier_events,
+)
 from ..store.stock import insert_movement, order_quantities, stock_levels
 from .claims import refuse_if_claimed_by_other
 from .clock import Clock, system_clock
@@ -467,7 +472,7 @@ class _Rows:
 
     def __init__(self, conn: sqlite3.Connection, moves: Sequence[Move]) -> None:
         self._conn = conn
-        self._rows = fetch_order_rows(conn, [move.order_id for move in moves])
+        self._rows = fetch_order_rows(conn, [move.order_id for move in moves], MOVE_COLUMNS)
         events = [
             (move.order_id, move.carrier_event_id)
             for move in moves
