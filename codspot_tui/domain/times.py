@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 
+# Moves of one batch share their `now`, a carrier's events often share a time, and polls are
+# scheduled to the second: most spellings asked for were just made.
+@lru_cache(maxsize=4096)
 def to_stored(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("naive datetime: say which time zone it is in")

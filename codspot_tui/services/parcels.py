@@ -284,8 +284,9 @@ class ParcelService:
         interval = self._interval(carrier)
         if shipping in SLOW_STATES:
             interval *= SLOW_FACTOR
-        # A little jitter spreads parcels confirmed together over the carrier's minute.
-        return now + interval * self.rng.uniform(0.9, 1.1)
+        # A little jitter spreads parcels confirmed together over the carrier's minute; whole
+        # seconds, as times are stored (and then a batch spells only a few dozen of them).
+        return now + timedelta(seconds=round(interval.total_seconds() * self.rng.uniform(0.9, 1.1)))
 
     def _stored_poll(self, carrier: str, now: datetime, shipping: str | None) -> str | None:
         if shipping in (Shipping.DELIVERED, Shipping.RETURNED):

@@ -39,8 +39,7 @@ from ..domain.statuses import (
     Sync,
 )
 from ..domain.text import clean_text
-from ..domain.times import from_stored
-from ..domain.times import to_stored as _to_stored
+from ..domain.times import from_stored, to_stored
 from ..settings import Settings
 from ..store.db import Database, Row
 from ..store.orders import (
@@ -52,10 +51,6 @@ from ..store.orders import (
 from ..store.stock import insert_movement, order_quantities, stock_levels
 from .claims import refuse_if_claimed_by_other
 from .clock import Clock, system_clock
-
-# A batch's moves share one `now`, and a carrier's events often share their time: each
-# spelling is worked out once (a third of a carrier move's Python time before).
-to_stored = functools.lru_cache(maxsize=1024)(_to_stored)
 
 # A callback typed a little in the past is a slow typist, not a mistake.
 _CALLBACK_SLACK = timedelta(minutes=1)
