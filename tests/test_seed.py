@@ -311,6 +311,16 @@ async def test_seeding_again_continues_after_the_last_seed_ref(
     check_everything(db_path, services.settings, to_stored(clock()), one_seed=False)
 
 
+async def test_a_seed_of_no_orders_still_stocks_the_shelves(
+    services: Services, clock: FrozenClock, db_path: Path
+) -> None:
+    report = await seeded(services, clock, orders=0)
+    assert report.orders == 0 and report.products == 12
+    assert rows(db_path, "SELECT count(*) FROM orders")[0][0] == 0
+    assert rows(db_path, "SELECT count(*) FROM products")[0][0] == 12
+    assert not list(db_path.parent.glob(".codspot-seed-*")), "staging files are removed"
+
+
 async def test_the_no_answer_limit_cancels_as_the_service_would(
     tmp_path: Path, clock: FrozenClock
 ) -> None:

@@ -151,6 +151,8 @@ def _seed(
 def _groups(parts: list[Part]) -> list[list[Part]]:
     """Consecutive parts, one group per staging file; small ones first so that the copy
     starts early, and as many files for each worker so that they finish together."""
+    if not parts:
+        return [[]]  # a seed of no orders still adds its products and agents
     files = min(len(parts), bulk.MAX_STAGES)
     if files > WORKERS:
         files -= files % WORKERS
