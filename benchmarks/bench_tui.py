@@ -79,6 +79,20 @@ class Frames:
         return painted
 
 
+async def run_until(app: Any, painted: asyncio.Future[float]) -> float:
+    """Run `app` the way a person starts it (the real run loop, no test harness) until the
+    frame `painted` waits for is shown; its time. Both sides are timed by this."""
+
+    async def watch() -> float:
+        shown = await painted
+        app.exit()
+        return shown
+
+    watcher = asyncio.create_task(watch())
+    await app.run_async(headless=True, size=(80, 24))
+    return await watcher
+
+
 def floor_app() -> None:
     from textual.app import App, ComposeResult
     from textual.widgets import Footer, Header, Label
@@ -93,15 +107,7 @@ def floor_app() -> None:
 
     async def main() -> None:
         app = Floor()
-        painted = Frames(app).when(lambda: True)
-
-        async def watch() -> None:
-            report["first_paint"] = await painted
-            app.exit()
-
-        watcher = asyncio.create_task(watch())
-        await app.run_async(headless=True, size=(80, 24))
-        await watcher
+        report["first_paint"] = await run_until(app, Frames(app).when(lambda: True))
 
     asyncio.run(main())
     report["peak_mb"] = peak_mb()
@@ -130,14 +136,7 @@ def dashboard_app(db: Path, measure_keys: bool) -> None:
             return None
 
         if not measure_keys:
-            # Start-up the way a person starts it: the real run loop, no test harness.
-            async def watch() -> None:
-                report["first_paint"] = await first_card
-                app.exit()
-
-            watcher = asyncio.create_task(watch())
-            await app.run_async(headless=True, size=(80, 24))
-            await watcher
+            report["first_paint"] = await run_until(app, first_card)
         else:
             async with app.run_test(size=(80, 24)) as pilot:
                 report["first_paint"] = await first_card
