@@ -20,7 +20,7 @@ from ..domain.statuses import QUEUE_STATUSES, Confirmation
 from ..domain.times import to_stored
 from ..settings import Settings
 from ..store.db import Database
-from ..store.orders import ORDER_COLUMNS, item_rows, order_from_row, order_with
+from ..store.orders import fetch_order_rows, item_rows, order_from_row, order_with
 from .claims import refuse_if_claimed_by_other
 from .clock import Clock, system_clock
 
@@ -128,13 +128,9 @@ class QueueService:
             ids = self._next_ids(conn, actor.name, now, limit=limit)
             if not ids:
                 return []
-            marks = ",".join("?" * len(ids))
-            rows = conn.execute(
-                f"SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id IN ({marks})", ids
-            ).fetchall()
+            rows = fetch_order_rows(conn, ids)
             items = item_rows(conn, ids)
-            by_id = {row["id"]: order_from_row(row, items[row["id"]]) for row in rows}
-            return [by_id[order_id] for order_id in ids]
+            return [order_from_row(rows[order_id], items[order_id]) for order_id in ids]
 
         return await self.db.read(page)
 

@@ -7,17 +7,14 @@ from datetime import datetime
 
 from ..domain.statuses import IN_FLIGHT, Shipping
 from ..domain.times import to_stored
-from .db import Database, Row
+from .db import Database, Row, placeholders
 
 # Shipped but not back yet: the goods are expected at the warehouse (DESIGN §1, Stock).
 EXPECTED_BACK: frozenset[Shipping] = frozenset({Shipping.IN_RETURN, Shipping.CANCELED})
 
 _OUT = tuple(sorted(IN_FLIGHT))
 _BACK = tuple(sorted(EXPECTED_BACK))
-
-
-def _marks(values: tuple[str, ...]) -> str:
-    return ",".join("?" * len(values))
+_OUT_MARKS, _BACK_MARKS = placeholders(_OUT), placeholders(_BACK)
 
 
 # The inner query walks `board_by_status` (shipping, id) for the open and returning parcels
@@ -28,10 +25,10 @@ _STOCK_FIGURES = f"""
     FROM products p
     LEFT JOIN (
         SELECT i.product_id,
-               SUM(CASE WHEN o.shipping IN ({_marks(_OUT)}) THEN i.qty ELSE 0 END) AS units_out,
-               SUM(CASE WHEN o.shipping IN ({_marks(_BACK)}) THEN i.qty ELSE 0 END) AS units_back
+               SUM(CASE WHEN o.shipping IN ({_OUT_MARKS}) THEN i.qty ELSE 0 END) AS units_out,
+               SUM(CASE WHEN o.shipping IN ({_BACK_MARKS}) THEN i.qty ELSE 0 END) AS units_back
         FROM orders o JOIN order_items i ON i.order_id = o.id
-        WHERE o.shipping IN ({_marks(_OUT + _BACK)})
+        WHERE o.shipping IN ({_OUT_MARKS},{_BACK_MARKS})
         GROUP BY i.product_id
     ) f ON f.product_id = p.id
     ORDER BY p.sku

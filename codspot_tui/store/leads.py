@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from .db import Database
+from .db import Database, in_batches, placeholders
 from .orders import OPEN_ORDER_SQL
 
 _STAGE_SCHEMA = """
@@ -202,22 +202,11 @@ class LeadStage:
             yield RejectedRow(seq, line, error or f"order rejected: line {bad_line}: {bad_reason}")
 
 
-def _batches(values: Collection[str], size: int = 500) -> Iterator[list[str]]:
-    """`values` in slices small enough for one `IN (...)` each."""
-    ordered = sorted(values)
-    for start in range(0, len(ordered), size):
-        yield ordered[start : start + size]
-
-
-def _marks(batch: list[str]) -> str:
-    return ",".join("?" * len(batch))
-
-
 async def products_for_skus(db: Database, skus: Collection[str]) -> dict[str, tuple[int, int]]:
     """(id, price in cents) of each product among `skus` that exists."""
     found: dict[str, tuple[int, int]] = {}
-    for batch in _batches(skus):
-        sql = f"SELECT sku, id, price_cents FROM products WHERE sku IN ({_marks(batch)})"
+    for batch in in_batches(sorted(skus)):
+        sql = f"SELECT sku, id, price_cents FROM products WHERE sku IN ({placeholders(batch)})"
         rows = await db.fetchall(sql, batch)
         found.update({row[0]: (row[1], row[2]) for row in rows})
     return found
@@ -226,9 +215,9 @@ async def products_for_skus(db: Database, skus: Collection[str]) -> dict[str, tu
 def stored_refs(conn: sqlite3.Connection, source: str, refs: Collection[str]) -> set[str]:
     """Which of `refs` are already stored for `source` (imported by an earlier run)."""
     found: set[str] = set()
-    for batch in _batches(refs):
+    for batch in in_batches(sorted(refs)):
         rows = conn.execute(
-            f"SELECT ref FROM orders WHERE source = ? AND ref IN ({_marks(batch)})",
+            f"SELECT ref FROM orders WHERE source = ? AND ref IN ({placeholders(batch)})",
             [source, *batch],
         )
         found.update(row[0] for row in rows)
@@ -238,10 +227,10 @@ def stored_refs(conn: sqlite3.Connection, source: str, refs: Collection[str]) ->
 def phones_with_open_orders(conn: sqlite3.Connection, phones: Collection[str]) -> set[str]:
     """Which of `phones` have an open order: a cheap filter before `open_order_ref_for_phone`."""
     found: set[str] = set()
-    for batch in _batches(phones):
+    for batch in in_batches(sorted(phones)):
         rows = conn.execute(
             f"""SELECT DISTINCT phone FROM orders
-                WHERE phone IN ({_marks(batch)}) AND {OPEN_ORDER_SQL}""",
+                WHERE phone IN ({placeholders(batch)}) AND {OPEN_ORDER_SQL}""",
             batch,
         )
         found.update(row[0] for row in rows)

@@ -11,7 +11,7 @@ from typing import Any
 from ..domain.models import NewOrder, Order, OrderItem, StatusEvent
 from ..domain.statuses import Confirmation, Shipping, StatusKind
 from ..domain.times import from_stored, to_stored
-from .db import Database, Row
+from .db import MAX_IN_LIST, Database, Row, in_batches, placeholders
 
 ORDER_COLUMNS = """
     o.id, o.ref, o.source, o.created_at, o.customer, o.phone, o.city, o.address, o.delivery,
@@ -48,11 +48,6 @@ def order_from_row(
     )  # fmt: skip
 
 
-# Bound parameters per statement when reading many orders at once; SQLite allows more, and
-# a batch of moves is read in a handful of statements.
-_IDS_PER_STATEMENT = 500
-
-
 # What a status move reads of an order: a carrier batch reads a thousand of these, and the
 # customer's name and address (most of a row) play no part in a move.
 MOVE_COLUMNS = """
@@ -66,12 +61,10 @@ def fetch_order_rows(
 ) -> dict[int, Row]:
     """The rows of many orders by id (`columns` of them, the id first), in a few statements
     rather than one per order."""
-    unique = list(dict.fromkeys(order_ids))
     rows: dict[int, Row] = {}
-    for start in range(0, len(unique), _IDS_PER_STATEMENT):
-        chunk = unique[start : start + _IDS_PER_STATEMENT]
-        marks = ",".join("?" * len(chunk))
-        for row in conn.execute(f"SELECT {columns} FROM orders o WHERE o.id IN ({marks})", chunk):
+    for batch in in_batches(list(dict.fromkeys(order_ids))):
+        sql = f"SELECT {columns} FROM orders o WHERE o.id IN ({placeholders(batch)})"
+        for row in conn.execute(sql, batch):
             rows[row[0]] = row
     return rows
 
@@ -80,12 +73,9 @@ def seen_carrier_events(
     conn: sqlite3.Connection, events: Sequence[tuple[int, str]]
 ) -> set[tuple[int, str]]:
     """Which of these (order id, carrier event id) pairs are in their order's timeline."""
-    unique = list(dict.fromkeys(events))
     seen: set[tuple[int, str]] = set()
-    per_statement = _IDS_PER_STATEMENT // 2
-    for start in range(0, len(unique), per_statement):
-        chunk = unique[start : start + per_statement]
-        pairs = ",".join(["(?, ?)"] * len(chunk))
+    for batch in in_batches(list(dict.fromkeys(events)), MAX_IN_LIST // 2):
+        pairs = ",".join(["(?, ?)"] * len(batch))
         # CROSS JOIN keeps the pairs outside: one look-up in carrier_event_once each (a
         # row-value IN would scan the whole timeline table).
         seen.update(
@@ -94,7 +84,7 @@ def seen_carrier_events(
                 f"""SELECT e.order_id, e.carrier_event_id
                     FROM (VALUES {pairs}) AS wanted CROSS JOIN status_events e
                       ON e.order_id = wanted.column1 AND e.carrier_event_id = wanted.column2""",
-                [value for pair in chunk for value in pair],
+                [value for pair in batch for value in pair],
             )
         )
     return seen
@@ -209,7 +199,7 @@ def item_rows(conn: sqlite3.Connection, order_ids: Sequence[int]) -> dict[int, l
     """Items of many orders in one query, in line order (on the database thread)."""
     found: dict[int, list[OrderItem]] = {order_id: [] for order_id in order_ids}
     if order_ids:
-        marks = ",".join("?" * len(order_ids))
+        marks = placeholders(order_ids)
         for order_id, sku, qty, price in conn.execute(
             f"""SELECT i.order_id, p.sku, i.qty, i.price_cents
                 FROM order_items i JOIN products p ON p.id = i.product_id

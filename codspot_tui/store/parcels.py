@@ -6,7 +6,7 @@ import sqlite3
 from datetime import datetime
 
 from ..domain.times import to_stored
-from .db import Database, Row
+from .db import Database, Row, placeholders
 
 
 async def due_jobs(db: Database, now: datetime, limit: int) -> list[Row]:
@@ -30,7 +30,7 @@ async def item_lines(db: Database, order_ids: list[int]) -> dict[int, list[tuple
     found: dict[int, list[tuple[str, int]]] = {order_id: [] for order_id in order_ids}
     if not order_ids:
         return found
-    marks = ",".join("?" * len(order_ids))
+    marks = placeholders(order_ids)
     rows = await db.fetchall(
         f"""SELECT i.order_id, p.sku, i.qty FROM order_items i
             JOIN products p ON p.id = i.product_id
@@ -70,7 +70,7 @@ def schedule_polls(conn: sqlite3.Connection, when: list[tuple[str | None, int]])
 def shipping_of(conn: sqlite3.Connection, order_ids: list[int]) -> dict[int, str | None]:
     if not order_ids:
         return {}
-    marks = ",".join("?" * len(order_ids))
+    marks = placeholders(order_ids)
     rows = conn.execute(f"SELECT id, shipping FROM orders WHERE id IN ({marks})", order_ids)
     return {row[0]: row[1] for row in rows}
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..domain.statuses import LOCAL_DELIVERY
-from .db import Database
+from .db import Database, placeholders
 from .orders import _escape_like
 
 # A parcel the worker still follows: at a connected carrier, created there, not final.
@@ -56,7 +56,7 @@ async def last_carrier_event_times(db: Database, order_ids: Sequence[int]) -> di
     """When the carrier last said something about each order (stored text); absent: never."""
     if not order_ids:
         return {}
-    marks = ",".join("?" * len(order_ids))
+    marks = placeholders(order_ids)
     rows = await db.fetchall(
         f"SELECT id, last_carrier_event_at FROM orders"
         f" WHERE id IN ({marks}) AND last_carrier_event_at IS NOT NULL",

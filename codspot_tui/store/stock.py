@@ -8,7 +8,7 @@ from datetime import datetime
 from ..domain.models import Product, StockMovement
 from ..domain.statuses import StockReason
 from ..domain.times import from_stored, to_stored
-from .db import Database, Row
+from .db import Database, Row, placeholders
 
 
 def order_quantities(conn: sqlite3.Connection, order_id: int) -> dict[int, int]:
@@ -24,7 +24,7 @@ def order_quantities(conn: sqlite3.Connection, order_id: int) -> dict[int, int]:
 def stock_levels(conn: sqlite3.Connection, product_ids: list[int]) -> dict[int, tuple[str, int]]:
     if not product_ids:
         return {}
-    marks = ",".join("?" * len(product_ids))
+    marks = placeholders(product_ids)
     rows = conn.execute(f"SELECT id, sku, on_hand FROM products WHERE id IN ({marks})", product_ids)
     return {row[0]: (row[1], row[2]) for row in rows}
 
