@@ -43,8 +43,9 @@ class TrackedEvent(NamedTuple):
     location: str = ""
 
 
-@dataclass(frozen=True)
-class TrackedParcel:
+class TrackedParcel(NamedTuple):
+    """Where one parcel is now, and its journey so far (a named tuple, as TrackedEvent)."""
+
     tracking: str
     raw_status: str
     meaning: Meaning

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 
 import httpx
@@ -77,27 +78,34 @@ class SandboxClient:
 
 
 def _parcel(raw: dict[str, Any]) -> TrackedParcel:
-    events = tuple(
-        TrackedEvent(
-            event_id=str(event["id"]),
-            raw_status=str(event["status"]),
-            meaning=SANDBOX.meaning(str(event["status"])),
-            at=_time(event["at"]),
-            description=str(event.get("description") or ""),
-            location=str(event.get("location") or ""),
-        )
-        for event in raw["events"]
-    )
+    # A poll reads tens of thousands of events: positional tuples, no throwaway objects.
+    events = [_event(event) for event in raw["events"]]
+    events.sort(key=_at)  # they come in order; then this is one pass
     status = str(raw["status"])
     return TrackedParcel(
-        tracking=str(raw["tracking"]),
-        raw_status=status,
-        meaning=SANDBOX.meaning(status),
-        updated_at=_time(raw["updated_at"]),
-        events=tuple(sorted(events, key=lambda e: e.at)),
+        str(raw["tracking"]),
+        status,
+        SANDBOX.meaning(status),
+        _time(raw["updated_at"]),
+        tuple(events),
     )
 
 
-def _time(text: Any) -> datetime:
-    moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+def _event(raw: dict[str, Any]) -> TrackedEvent:
+    status = str(raw["status"])
+    return TrackedEvent(
+        str(raw["id"]),
+        status,
+        SANDBOX.meaning(status),
+        _time(raw["at"]),
+        str(raw.get("description") or ""),
+        str(raw.get("location") or ""),
+    )
+
+
+_at = attrgetter("at")
+
+
+def _time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)  # the sandbox writes "...Z", read since Python 3.11
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
