@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ..domain.statuses import Shipping
 from ..domain.text import printable
@@ -33,6 +33,7 @@ log = logging.getLogger("codspot.worker")
 
 FAILURES_BEFORE_PAUSE = 3
 BATCHES_IN_FLIGHT = 4
+WAITING_BATCHES = 8
 MAX_PAUSE = 300.0
 RETURNED_NOTE = "the carrier reports it returned to the merchant: mark it returned once it is back"
 
@@ -163,29 +164,38 @@ class CarrierWorker:
     # Polling --------------------------------------------------------------------------------
 
     async def poll(self, name: str, stop: asyncio.Event) -> int:
-        """Poll every due parcel of one carrier; returns how many were polled.
+        """Poll every parcel of one carrier due now; returns how many were polled.
 
-        A few batches are in flight at once, so that one batch's database work overlaps the
-        next one's wait for the carrier; the adapter's rate limit still bounds the calls.
+        A few lanes each take the next batch, track it and hand what it brings to the
+        carrier's applier, so that the database work overlaps the waits for the carrier; the
+        adapter's rate limit still bounds the calls. A carrier that fails stops every lane.
         """
         carrier = self.carriers[name]
         breaker = self.breakers[name]
-        batch_size = max(1, carrier.batch_size)
-        polled = 0
-        while not stop.is_set() and not breaker.is_open():
-            due = await self.parcels.due_parcels(name, batch_size * BATCHES_IN_FLIGHT)
-            if not due:
-                break
-            batches = [due[i : i + batch_size] for i in range(0, len(due), batch_size)]
-            outcomes = await asyncio.gather(
-                *(self._poll_batch(name, carrier, batch) for batch in batches)
-            )
-            polled += sum(count for count in outcomes if count is not None)
-            if None in outcomes:
-                break  # the carrier is failing: leave the rest for the next round
-        return polled
+        due = _DueBatches(self.parcels, name, max(1, carrier.batch_size), self.parcels.clock())
+        applier = _Applier(self.parcels, name)
 
-    async def _poll_batch(self, name: str, carrier: Carrier, due: list[DueParcel]) -> int | None:
+        async def lane() -> int:
+            polled = 0
+            while not stop.is_set() and not breaker.is_open():
+                batch = await due.next()
+                if not batch:
+                    break
+                count = await self._poll_batch(name, carrier, batch, applier)
+                if count is None:
+                    break  # the carrier is failing: leave the rest for the next round
+                polled += count
+            return polled
+
+        try:
+            polled = await asyncio.gather(*(lane() for _ in range(BATCHES_IN_FLIGHT)))
+        finally:
+            await applier.finish()
+        return sum(polled)
+
+    async def _poll_batch(
+        self, name: str, carrier: Carrier, due: list[DueParcel], applier: _Applier
+    ) -> int | None:
         """Track one batch and apply what it brings; None when the carrier failed."""
         breaker = self.breakers[name]
         try:
@@ -203,20 +213,109 @@ class CarrierWorker:
         breaker.succeeded()
         by_tracking = {parcel.tracking: parcel for parcel in due}
         unknown = [by_tracking[t] for t in result.unknown if t in by_tracking]
-        news = list(_news(by_tracking, result.parcels))
-        summary = await self.parcels.apply_news(
-            name, [p for p in due if p not in unknown], news, unknown
-        )
-        if summary.applied or summary.unmapped:
-            log.info(
-                "%s: %d parcels polled, %d moves, %d refused, %d unmapped",
-                name,
-                len(due),
-                summary.applied,
-                summary.refused,
-                summary.unmapped,
-            )
+        known = [parcel for parcel in due if parcel not in unknown] if unknown else due
+        await applier.hand_over(_Tracked(known, list(_news(by_tracking, result.parcels)), unknown))
         return len(due)
+
+
+class _DueBatches:
+    """The parcels due at the start of a poll, handed out one batch at a time, each once.
+
+    Pages are read ahead in due order with a cursor, so a parcel that another lane has just
+    rescheduled is not handed out again, and the lanes never wait for one another's writes.
+    """
+
+    def __init__(self, parcels: ParcelService, carrier: str, size: int, now: datetime) -> None:
+        self.parcels = parcels
+        self.carrier = carrier
+        self.size = size
+        self.now = now
+        self.ready: list[DueParcel] = []
+        self.last: DueParcel | None = None
+        self.exhausted = False
+        self.lock = asyncio.Lock()
+
+    async def next(self) -> list[DueParcel]:
+        async with self.lock:
+            if len(self.ready) < self.size and not self.exhausted:
+                page = self.size * BATCHES_IN_FLIGHT * 2
+                found = await self.parcels.due_parcels(
+                    self.carrier, page, now=self.now, after=self.last
+                )
+                self.exhausted = len(found) < page
+                if found:
+                    self.last = found[-1]
+                self.ready += found
+            batch, self.ready = self.ready[: self.size], self.ready[self.size :]
+            return batch
+
+
+@dataclass
+class _Tracked:
+    """What one carrier call brought back, waiting for the database."""
+
+    polled: list[DueParcel]
+    news: list[CarrierNews]
+    unknown: list[DueParcel]
+
+
+class _Applier:
+    """Writes the tracked batches of one carrier, all those that piled up together in one
+    transaction (group commit), while the lanes go on asking the carrier.
+
+    At most WAITING_BATCHES wait at a time: a lane that brings another waits for room.
+    Each transaction is all or nothing, so the parcels of a group lost to a kill stay due
+    and are asked again. A failed write stops the lanes (their next hand-over raises it).
+    """
+
+    def __init__(self, parcels: ParcelService, carrier: str) -> None:
+        self.parcels = parcels
+        self.carrier = carrier
+        self.waiting: list[_Tracked] = []
+        self.room = asyncio.Semaphore(WAITING_BATCHES)
+        self.writer: asyncio.Task[None] | None = None
+
+    async def hand_over(self, tracked: _Tracked) -> None:
+        await self.room.acquire()
+        self._raise_failure()
+        self.waiting.append(tracked)
+        if self.writer is None or self.writer.done():
+            self.writer = asyncio.create_task(self._write_waiting())
+
+    async def finish(self) -> None:
+        """Return once everything handed over is written (or raise why it was not)."""
+        if self.writer is not None:
+            await self.writer
+
+    def _raise_failure(self) -> None:
+        if self.writer is not None and self.writer.done() and not self.writer.cancelled():
+            failure = self.writer.exception()
+            if failure is not None:
+                self.room.release()
+                raise failure
+
+    async def _write_waiting(self) -> None:
+        while self.waiting:
+            group, self.waiting = self.waiting, []
+            try:
+                summary = await self.parcels.apply_news(
+                    self.carrier,
+                    [parcel for batch in group for parcel in batch.polled],
+                    [item for batch in group for item in batch.news],
+                    [parcel for batch in group for parcel in batch.unknown],
+                )
+            finally:
+                for _ in group:
+                    self.room.release()
+            if summary.applied or summary.unmapped:
+                log.info(
+                    "%s: %d parcels polled, %d moves, %d refused, %d unmapped",
+                    self.carrier,
+                    sum(len(batch.polled) + len(batch.unknown) for batch in group),
+                    summary.applied,
+                    summary.refused,
+                    summary.unmapped,
+                )
 
 
 def _request(job: ParcelJob) -> ParcelRequest:

@@ -12,10 +12,11 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from ..domain.models import Actor
 from ..domain.statuses import Shipping, StatusKind, Sync
-from ..domain.times import maybe_from_stored, to_stored
+from ..domain.times import from_stored, maybe_from_stored, to_stored
 from ..settings import Settings
 from ..store import parcels as q
 from ..store.db import Database
@@ -49,13 +50,15 @@ class ParcelJob:
     items: tuple[tuple[str, int], ...]
 
 
-@dataclass(frozen=True)
-class DueParcel:
+class DueParcel(NamedTuple):
+    """A parcel whose poll is due (a named tuple: a poll reads thousands of them)."""
+
     order_id: int
     ref: str
     tracking: str
     shipping: Shipping
     last_event_at: datetime | None  # the newest carrier event already applied
+    due_at: datetime  # when its poll was due: with the order id, where a cycle has got to
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,7 @@ class ParcelService:
 
     async def parcel_created(self, job: ParcelJob, tracking: str) -> None:
         now = self.clock()
-        first_poll = to_stored(self._next_poll(job.carrier, now, None))
+        [(first_poll, _)] = self._poll_times(job.carrier, now, 1)
 
         def store(conn: sqlite3.Connection) -> None:
             conn.execute(
@@ -182,15 +185,27 @@ class ParcelService:
 
     # Polling --------------------------------------------------------------------------------
 
-    async def due_parcels(self, carrier: str, limit: int) -> list[DueParcel]:
-        rows = await q.due_parcels(self.db, carrier, self.clock(), limit)
+    async def due_parcels(
+        self,
+        carrier: str,
+        limit: int,
+        *,
+        now: datetime | None = None,
+        after: DueParcel | None = None,
+    ) -> list[DueParcel]:
+        """Parcels due for a poll by `now`, oldest due first, the page after `after`."""
+        cursor = None if after is None else (to_stored(after.due_at), after.order_id)
+        rows = await q.due_parcels(self.db, carrier, now or self.clock(), limit, cursor)
+        # Columns by position, as the store selects them: id, ref, tracking, shipping,
+        # last_carrier_event_at, next_poll_at.
         return [
             DueParcel(
-                row["id"],
-                row["ref"],
-                row["tracking"],
-                Shipping(row["shipping"]),
-                maybe_from_stored(row["last_carrier_event_at"]),
+                row[0],
+                row[1],
+                row[2],
+                Shipping(row[3]),
+                maybe_from_stored(row[4]),
+                from_stored(row[5]),
             )
             for row in rows
         ]
@@ -239,17 +254,12 @@ class ParcelService:
                     at=item.at,
                     note=item.note,
                 )
-            states = q.shipping_of(conn, [p.order_id for p in polled])
-            schedule = [
-                (self._stored_poll(carrier, now, states.get(p.order_id)), p.order_id)
-                for p in polled
-            ]
+            times = self._poll_times(carrier, now, len(polled))
+            schedule = [(p.order_id, *when) for p, when in zip(polled, times, strict=True)]
             # A parcel the carrier does not know: ask again, slowly, and say so.
-            schedule += [
-                (to_stored(now + self._interval(carrier) * SLOW_FACTOR), p.order_id)
-                for p in unknown
-            ]
-            q.schedule_polls(conn, schedule)
+            slowly = to_stored(now + self._interval(carrier) * SLOW_FACTOR)
+            schedule += [(p.order_id, slowly, slowly) for p in unknown]
+            q.schedule_polls(conn, schedule, SLOW_STATES)
             q.note_health(conn, carrier, now, error=None)
             if unknown:
                 names = ", ".join(p.tracking for p in unknown[:5])
@@ -280,18 +290,24 @@ class ParcelService:
         settings = self.settings.carriers.get(carrier)
         return timedelta(seconds=settings.poll_interval if settings else 60.0)
 
-    def _next_poll(self, carrier: str, now: datetime, shipping: str | None) -> datetime:
-        interval = self._interval(carrier)
-        if shipping in SLOW_STATES:
-            interval *= SLOW_FACTOR
-        # A little jitter spreads parcels confirmed together over the carrier's minute; whole
-        # seconds, as times are stored (and then a batch spells only a few dozen of them).
-        return now + timedelta(seconds=round(interval.total_seconds() * self.rng.uniform(0.9, 1.1)))
+    def _poll_times(self, carrier: str, now: datetime, count: int) -> list[tuple[str, str]]:
+        """When to poll each of `count` parcels next: if in motion, and if in a slow state.
 
-    def _stored_poll(self, carrier: str, now: datetime, shipping: str | None) -> str | None:
-        if shipping in (Shipping.DELIVERED, Shipping.RETURNED):
-            return None  # final: nothing more will come
-        return to_stored(self._next_poll(carrier, now, shipping))
+        A little jitter spreads parcels confirmed together over the carrier's minute; whole
+        seconds, as times are stored, so a batch has only a dozen distinct times to spell.
+        """
+        interval = self._interval(carrier).total_seconds()
+        spelled: dict[int, tuple[str, str]] = {}
+        times = []
+        for _ in range(count):
+            seconds = round(interval * self.rng.uniform(0.9, 1.1))
+            if seconds not in spelled:
+                spelled[seconds] = (
+                    to_stored(now + timedelta(seconds=seconds)),
+                    to_stored(now + timedelta(seconds=seconds * SLOW_FACTOR)),
+                )
+            times.append(spelled[seconds])
+        return times
 
     # Health ---------------------------------------------------------------------------------
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from ..domain.times import to_stored
-from .db import Database, Row, placeholders
+from .db import MAX_IN_LIST, Database, Row, in_batches, placeholders
 
 
 async def due_jobs(db: Database, now: datetime, limit: int) -> list[Row]:
@@ -42,13 +43,18 @@ async def item_lines(db: Database, order_ids: list[int]) -> dict[int, list[tuple
     return found
 
 
-async def due_parcels(db: Database, carrier: str, now: datetime, limit: int) -> list[Row]:
+async def due_parcels(
+    db: Database, carrier: str, now: datetime, limit: int, after: tuple[str, int] | None = None
+) -> list[Row]:
+    """Parcels due for a poll, oldest due first; `after` (next_poll_at, id) pages on."""
+    since, last_id = after if after is not None else ("", 0)
     return await db.fetchall(
-        """SELECT id, ref, tracking, shipping, last_carrier_event_at FROM orders
+        """SELECT id, ref, tracking, shipping, last_carrier_event_at, next_poll_at FROM orders
            WHERE delivery = ? AND next_poll_at IS NOT NULL AND next_poll_at <= ?
              AND shipping NOT IN ('delivered', 'returned')
+             AND (next_poll_at, id) > (?, ?)
            ORDER BY next_poll_at, id LIMIT ?""",
-        (carrier, to_stored(now), limit),
+        (carrier, to_stored(now), since, last_id, limit),
     )
 
 
@@ -62,17 +68,25 @@ async def next_poll_at(db: Database, carrier: str) -> str | None:
     return None if value is None else str(value)
 
 
-def schedule_polls(conn: sqlite3.Connection, when: list[tuple[str | None, int]]) -> None:
-    """(next poll time or None for never, order id) for many orders."""
-    conn.executemany("UPDATE orders SET next_poll_at = ? WHERE id = ?", when)
+def schedule_polls(
+    conn: sqlite3.Connection, when: Sequence[tuple[int, str, str]], slow: Iterable[str]
+) -> None:
+    """The next poll of many parcels, given as (order id, time if it is in motion, time if
+    it is in one of the `slow` states); a parcel in a final state is polled no more.
 
-
-def shipping_of(conn: sqlite3.Connection, order_ids: list[int]) -> dict[int, str | None]:
-    if not order_ids:
-        return {}
-    marks = placeholders(order_ids)
-    rows = conn.execute(f"SELECT id, shipping FROM orders WHERE id IN ({marks})", order_ids)
-    return {row[0]: row[1] for row in rows}
+    One statement per few hundred parcels: the state is read where the row is written.
+    """
+    slow = list(slow)
+    for batch in in_batches(when, MAX_IN_LIST // 3):
+        rows = ",".join(["(?, ?, ?)"] * len(batch))
+        conn.execute(
+            f"""UPDATE orders SET next_poll_at = CASE
+                    WHEN shipping IN ('delivered', 'returned') THEN NULL
+                    WHEN shipping IN ({placeholders(slow)}) THEN due.column3
+                    ELSE due.column2 END
+                FROM (VALUES {rows}) AS due WHERE orders.id = due.column1""",
+            [*slow, *(value for parcel in batch for value in parcel)],
+        )
 
 
 def note_health(

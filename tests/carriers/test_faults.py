@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from conftest import FrozenClock, Shop
@@ -519,6 +519,33 @@ async def test_nothing_leaves_a_final_state(
         await worker.close()
     assert (await order_row(services, order_id))["shipping"] == Shipping.DELIVERED
     await assert_invariants(services)
+
+
+async def test_each_parcel_is_polled_again_at_the_pace_of_its_state(
+    services: Services, shop: Shop, sandbox: SandboxServer, clock: FrozenClock
+) -> None:
+    worker = sandbox.worker(services)
+    try:
+        parcels = await created_parcels(services, shop, worker, 2)
+        (moving, tracking_moving), (returning, tracking_returning) = parcels.items()
+        at = iso(sandbox.clock.now + 3600)
+        await sandbox.add_event(tracking_moving, "e-1", "in_transit", at)
+        await sandbox.add_event(tracking_returning, "e-1", "refused", at)
+        make_due(clock)
+        await worker.run_once()
+    finally:
+        await worker.close()
+
+    async def wait_after_poll(order_id: int) -> float:
+        row = await order_row(services, order_id)
+        when = datetime.fromisoformat(row["next_poll_at"])
+        return (when - clock()).total_seconds()
+
+    assert (await order_row(services, returning))["shipping"] == Shipping.IN_RETURN
+    # In motion: the carrier's interval; a slow state: several times it (jitter 10%).
+    assert POLL_INTERVAL * 0.9 - 1 <= await wait_after_poll(moving) <= POLL_INTERVAL * 1.1 + 1
+    slow = POLL_INTERVAL * SLOW_FACTOR
+    assert slow * 0.9 - 1 <= await wait_after_poll(returning) <= slow * 1.1 + 1
 
 
 async def test_a_move_the_rules_refuse_is_recorded_as_ignored(
