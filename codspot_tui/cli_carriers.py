@@ -113,12 +113,19 @@ async def run_until_signalled(runner: CarrierWorker) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     task = asyncio.create_task(runner.run(stop))
-    await stop.wait()
+    signalled = asyncio.create_task(stop.wait())
     try:
-        await asyncio.wait_for(task, STOP_GRACE_SECONDS)
-    except TimeoutError:
-        logging.getLogger("codspot.worker").warning("batch cut short: it will be redone")
+        # A worker whose loop died must not sit waiting for a signal: it exits and says why.
+        await asyncio.wait((task, signalled), return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():
+            try:
+                await asyncio.wait_for(task, STOP_GRACE_SECONDS)
+            except TimeoutError:
+                logging.getLogger("codspot.worker").warning("batch cut short: it will be redone")
+                return
+        task.result()
     finally:
+        signalled.cancel()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
 

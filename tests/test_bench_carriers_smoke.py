@@ -11,9 +11,9 @@ SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_carriers
 
 
 def test_bench_carriers_prints_its_figures(tmp_path: Path) -> None:
+    command = [sys.executable, str(SCRIPT), "--parcels", "300", "--rounds", "2"]
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--parcels", "300", "--rounds", "2"]
-        + ["--data-dir", str(tmp_path)],
+        [*command, "--data-dir", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=120,

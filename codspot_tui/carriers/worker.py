@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ..domain.errors import DatabaseError
 from ..domain.statuses import Shipping
 from ..domain.text import printable
 from ..services.parcels import CarrierNews, DueParcel, ParcelJob, ParcelService
@@ -83,7 +84,12 @@ class CarrierWorker:
         """Drain and poll until `stop` is set; then return once the batch in hand is done."""
         log.info("worker started for %s", ", ".join(sorted(self.carriers)) or "no carrier")
         while not stop.is_set():
-            await self.run_once(stop)
+            try:
+                await self.run_once(stop)
+            except DatabaseError as error:
+                # Busy past its timeout (a long import, say): what was not written stays
+                # due or pending, and the next round does it.
+                log.error("round cut short: %s; trying again in %.0f s", error, self.tick)
             with contextlib.suppress(TimeoutError):  # the tick passed: go round again
                 await asyncio.wait_for(stop.wait(), timeout=self.tick)
         log.info("worker stopped")

@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from conftest import FrozenClock, Shop
 
 from codspot_tui.carriers.vocabulary import SANDBOX
+from codspot_tui.domain.errors import DatabaseError
 from codspot_tui.domain.statuses import Shipping
 from codspot_tui.services.bundle import Services
 from codspot_tui.services.parcels import RETRY_BASE, RETRY_CEILING, SLOW_FACTOR
@@ -349,6 +351,53 @@ async def test_a_broken_poll_changes_nothing_and_the_next_one_recovers(
         assert (await order_row(services, order_id))["shipping"] == "shipped"
     health = await health_of(services)
     assert health.consecutive_failures == 0 and health.last_success_at == clock()
+    await assert_invariants(services)
+
+
+async def test_a_database_too_busy_to_write_loses_nothing_and_the_worker_goes_on(
+    services: Services,
+    shop: Shop,
+    sandbox: SandboxServer,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    worker = sandbox.worker(services)
+    worker.tick = 0.05
+    try:
+        parcels = await created_parcels(services, shop, worker, 4)
+        sandbox.advance(hours=6)
+        make_due(clock)
+        apply_news = services.parcels.apply_news
+        busy_writes = 2
+
+        async def busy_then_free(*args: Any, **kwargs: Any) -> Any:
+            nonlocal busy_writes
+            if busy_writes:
+                busy_writes -= 1
+                raise DatabaseError("database is locked: another program held it for 5 s")
+            return await apply_news(*args, **kwargs)
+
+        monkeypatch.setattr(services.parcels, "apply_news", busy_then_free)
+        # One poll: the failed write is raised, not swallowed, and nothing hangs.
+        with pytest.raises(DatabaseError):
+            await asyncio.wait_for(worker.poll("sandbox", asyncio.Event()), 10)
+        for order_id in parcels:
+            assert (await order_row(services, order_id))["shipping"] == "created"
+        # The running worker logs it and goes round again: the parcels are still due.
+        stop = asyncio.Event()
+        running = asyncio.create_task(worker.run(stop))
+        for _ in range(200):
+            rows = [await order_row(services, order_id) for order_id in parcels]
+            if all(row["shipping"] == "shipped" for row in rows):
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.wait_for(running, 10)
+    finally:
+        await worker.close()
+    assert busy_writes == 0
+    for order_id in parcels:
+        assert (await order_row(services, order_id))["shipping"] == "shipped"
     await assert_invariants(services)
 
 

@@ -21,6 +21,7 @@ import httpx
 import pytest
 from conftest import Shop
 
+from codspot_tui.cli_carriers import run_until_signalled
 from codspot_tui.domain.models import Actor
 from codspot_tui.domain.statuses import Role
 from codspot_tui.services.bundle import Services
@@ -189,3 +190,12 @@ timeout = 5
     assert unknown == [f"SBX{SEED:02d}{ORDERS + 1:08d}"]
     assert set(trackings) == issued - set(unknown)
     asyncio.run(_check(db))
+
+
+async def test_a_worker_whose_loop_dies_exits_instead_of_waiting_for_a_signal() -> None:
+    class Broken:
+        async def run(self, stop: asyncio.Event) -> None:
+            raise RuntimeError("the loop broke")
+
+    with pytest.raises(RuntimeError, match="the loop broke"):
+        await asyncio.wait_for(run_until_signalled(Broken()), 5)  # type: ignore[arg-type]
