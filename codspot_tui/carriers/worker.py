@@ -227,8 +227,8 @@ class CarrierWorker:
 class _DueBatches:
     """The parcels due at the start of a poll, handed out one batch at a time, each once.
 
-    Pages are read ahead in due order with a cursor, so a parcel that another lane has just
-    rescheduled is not handed out again, and the lanes never wait for one another's writes.
+    Pages are read as they are needed, in due order, after a cursor: a parcel that a lane
+    has just rescheduled is not handed out again, and no lane waits for another's writes.
     """
 
     def __init__(self, parcels: ParcelService, carrier: str, size: int, now: datetime) -> None:

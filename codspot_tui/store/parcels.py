@@ -76,16 +76,16 @@ def schedule_polls(
 
     One statement per few hundred parcels: the state is read where the row is written.
     """
-    slow = list(slow)
+    slow_states = list(slow)
     for batch in in_batches(when, MAX_IN_LIST // 3):
         rows = ",".join(["(?, ?, ?)"] * len(batch))
         conn.execute(
             f"""UPDATE orders SET next_poll_at = CASE
                     WHEN shipping IN ('delivered', 'returned') THEN NULL
-                    WHEN shipping IN ({placeholders(slow)}) THEN due.column3
+                    WHEN shipping IN ({placeholders(slow_states)}) THEN due.column3
                     ELSE due.column2 END
                 FROM (VALUES {rows}) AS due WHERE orders.id = due.column1""",
-            [*slow, *(value for parcel in batch for value in parcel)],
+            [*slow_states, *(value for parcel in batch for value in parcel)],
         )
 
 
