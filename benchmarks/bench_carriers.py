@@ -6,7 +6,8 @@ Three processes, so that each side has a core of its own (the machine has at lea
 - the sandbox carrier (`SandboxSimulation`, aiohttp), preloaded with N parcels caught at
   random points of their journeys, its rate limit raised out of the way;
 - the bare loop: the same GET requests (batches of 50) with an httpx client shaped like the
-  adapter's, doing nothing with the answers;
+  adapter's, doing nothing with the answers, which are those of the worker's one-step
+  cycle (the journeys one step past the start);
 - the worker: `CarrierWorker.poll()` end to end (HTTP, JSON, mapping, SQLite), over a
   database of N confirmed, synced sandbox orders. Its peak memory is the process's
   `ru_maxrss` (whole process: interpreter, libraries, SQLite cache), next to the same figure
@@ -257,6 +258,14 @@ def _python(*args: str) -> list[str]:
     return [sys.executable, str(Path(__file__).resolve()), *args]
 
 
+def _control(url: str, *paths: str) -> None:
+    for path in paths:
+        answer = httpx.post(
+            f"{url}{path}", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60
+        )
+        assert answer.status_code == 200, (path, answer.status_code)
+
+
 def _json_of(command: list[str]) -> dict[str, Any]:
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -308,15 +317,20 @@ def run(parcels: int, rounds: int, data_dir: Path) -> bool:
         assert server.stdout is not None
         url = f"http://127.0.0.1:{int(server.stdout.readline())}"
         bare_run = _python("--role", "bare", "--url", url, "--parcels", str(parcels))
+
+        def bare_run_on_stepped_journeys() -> dict[str, Any]:
+            # The same answers as the worker's one-step cycle gets: one step past the start.
+            _control(url, "/_bench/reset", "/_bench/step")
+            return _json_of(bare_run)
+
         # The two sides take turns, each worker round from the same start (database and
         # journeys), so that a slow spell of this shared machine does not fall on one only.
         for _ in range(rounds):
-            bares.append(_json_of(bare_run))
-            answer = httpx.post(f"{url}/_bench/reset", headers={"Authorization": f"Bearer {TOKEN}"})
-            assert answer.status_code == 200, answer.status_code
+            bares.append(bare_run_on_stepped_journeys())
+            _control(url, "/_bench/reset")
             shutil.copyfile(start, db)
             workers.append(_json_of(_python("--role", "worker", "--url", url, "--db", str(db))))
-        bares.append(_json_of(bare_run))
+        bares.append(bare_run_on_stepped_journeys())
     finally:
         server.terminate()
         server.wait(10)
