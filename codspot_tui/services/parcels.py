@@ -20,6 +20,7 @@ from ..domain.times import from_stored, maybe_from_stored, to_stored
 from ..settings import Settings
 from ..store import parcels as q
 from ..store.db import Database
+from ..store.orders import item_rows
 from .clock import Clock, system_clock
 from .status import Move, MoveResult, StatusService
 
@@ -113,7 +114,8 @@ class ParcelService:
 
     async def due_jobs(self, limit: int = 100) -> list[ParcelJob]:
         rows = await q.due_jobs(self.db, self.clock(), limit)
-        items = await q.item_lines(self.db, [row["order_id"] for row in rows])
+        order_ids = [row["order_id"] for row in rows]
+        items = await self.db.read(lambda conn: item_rows(conn, order_ids))
         return [
             ParcelJob(
                 job_id=row["job_id"],
@@ -128,7 +130,7 @@ class ParcelService:
                 address=row["address"],
                 note=row["note"],
                 cod_cents=row["total_cents"],
-                items=tuple(items[row["order_id"]]),
+                items=tuple((item.sku, item.qty) for item in items[row["order_id"]]),
             )
             for row in rows
         ]

@@ -27,22 +27,6 @@ async def next_job_at(db: Database) -> str | None:
     return None if value is None else str(value)
 
 
-async def item_lines(db: Database, order_ids: list[int]) -> dict[int, list[tuple[str, int]]]:
-    found: dict[int, list[tuple[str, int]]] = {order_id: [] for order_id in order_ids}
-    if not order_ids:
-        return found
-    marks = placeholders(order_ids)
-    rows = await db.fetchall(
-        f"""SELECT i.order_id, p.sku, i.qty FROM order_items i
-            JOIN products p ON p.id = i.product_id
-            WHERE i.order_id IN ({marks}) ORDER BY i.order_id, i.line""",
-        order_ids,
-    )
-    for row in rows:
-        found[row[0]].append((row[1], row[2]))
-    return found
-
-
 async def due_parcels(
     db: Database, carrier: str, now: datetime, limit: int, after: tuple[str, int] | None = None
 ) -> list[Row]:
