@@ -7,7 +7,8 @@ Measured in one run, each side in fresh processes taking turns (the machine is s
   an empty Textual app (Header, Footer, one Label) from process start to its first paint.
   Target: at most 1.5x the floor.
 - `c` to the next card painted: median over many orders. Target: under 50 ms.
-- `2` to the shipping board's first page painted. Target: under 150 ms.
+- `2` to the shipping board's first page painted, the board's first opening in each of
+  three fresh processes, the median. Target: under 150 ms.
 - peak memory (ru_maxrss of the process): at most the floor's plus 60 MB.
 Painted means the first frame handed to the terminal once the card (or the page) is in
 place. Both apps run headless at 80x24. Exit status 1 when a target is missed.
@@ -38,6 +39,7 @@ NEXT_CARD_MS_TARGET = 50.0
 BOARD_MS_TARGET = 150.0
 MEMORY_MB_TARGET = 60.0
 CARDS = 30
+KEYS_RUNS = 3  # processes that press keys: the next card and the board, each run's figures
 
 
 def peak_mb() -> float:
@@ -244,11 +246,16 @@ def main() -> None:
     for _ in range(args.rounds):  # taking turns, so that noise hits both sides
         floors.append(child("--role", "floor"))
         ours.append(child("--role", "dashboard", "--db", str(db)))
-    keys = child("--role", "dashboard", "--db", str(db), "--keys")
+    # Each keys run opens the board once, in a fresh process: the first opening is the one
+    # that builds the screen, the one this target is about.
+    keys_runs = [child("--role", "dashboard", "--db", str(db), "--keys") for _ in range(KEYS_RUNS)]
+    next_card_ms = statistics.median(k["next_card_ms"] for k in keys_runs)
+    board_ms = statistics.median(k["board_ms"] for k in keys_runs)
+    boards = ", ".join(f"{k['board_ms']:.0f}" for k in keys_runs)
     floor_paint = statistics.median(f["first_paint"] for f in floors)
     our_paint = statistics.median(o["first_paint"] for o in ours)
     floor_mb = max(f["peak_mb"] for f in floors)
-    our_mb = max(o["peak_mb"] for o in [*ours, keys])
+    our_mb = max(o["peak_mb"] for o in [*ours, *keys_runs])
     checks = [
         (
             "start to first card",
@@ -258,13 +265,13 @@ def main() -> None:
         ),
         (
             "c to next card",
-            f"median {keys['next_card_ms']:.1f} ms (target < {NEXT_CARD_MS_TARGET:.0f})",
-            keys["next_card_ms"] < NEXT_CARD_MS_TARGET,
+            f"median {next_card_ms:.1f} ms (target < {NEXT_CARD_MS_TARGET:.0f})",
+            next_card_ms < NEXT_CARD_MS_TARGET,
         ),
         (
             "2 to board painted",
-            f"{keys['board_ms']:.0f} ms (target < {BOARD_MS_TARGET:.0f})",
-            keys["board_ms"] < BOARD_MS_TARGET,
+            f"median {board_ms:.0f} ms of {boards} (target < {BOARD_MS_TARGET:.0f})",
+            board_ms < BOARD_MS_TARGET,
         ),
         (
             "peak memory",
