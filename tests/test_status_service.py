@@ -24,6 +24,7 @@ from codspot_tui.domain.rules import Mover
 from codspot_tui.domain.statuses import Confirmation, Role, Shipping, StatusKind
 from codspot_tui.domain.times import to_stored
 from codspot_tui.services.bundle import Services
+from codspot_tui.services.orders import OrderEdit
 from codspot_tui.services.status import Move, StatusService
 from codspot_tui.settings import Settings
 
@@ -675,3 +676,17 @@ async def test_carrier_batch_leaves_other_orders_timelines_alone(
     ozon = Actor.carrier("ozon")
     result = await services.status.apply(ozon, Move(others, SHIP, S.SHIPPED, carrier_event_id="x1"))
     assert result.applied
+
+
+async def test_an_edit_stores_the_phone_in_e164_and_refuses_what_is_no_number(
+    services: Services, shop: Shop
+) -> None:
+    order_id = await shop.order()
+    order = await services.orders.get(order_id)
+    edited = await services.orders.edit(
+        KARIM, order_id, OrderEdit(phone="0661-234567"), order.version
+    )
+    assert edited.phone == "+212661234567"  # written as the agent reads it out, Morocco's
+    with pytest.raises(BadInput, match="'12' is not a valid phone number"):
+        await services.orders.edit(KARIM, order_id, OrderEdit(phone="12"), edited.version)
+    assert (await services.orders.get(order_id)).phone == "+212661234567"

@@ -14,8 +14,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
-import phonenumbers
-
 from ..domain.statuses import LOCAL_DELIVERY
 from ..domain.text import clean_text
 from ..domain.times import parse_user_time, to_stored
@@ -113,19 +111,6 @@ def _text(problems: list[str], value: str, name: str) -> str:
     except ValueError as error:
         problems.append(str(error))
         return ""
-
-
-@lru_cache(maxsize=4096)
-def e164(text: str, region: str) -> str | None:
-    """The phone `text` in E.164 (+212612345678), `region` the country of numbers written
-    without one; None when it is not a valid number."""
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _parse_qty(text: str) -> int:

@@ -51,7 +51,8 @@ from .lead_files import (
     read_head,
     write_rejects,
 )
-from .lead_rows import RowCheck, e164
+from .lead_rows import RowCheck
+from .phones import e164
 
 CHUNK_ORDERS = 500  # orders per transaction: other processes wait for one chunk at most
 ROUND_ROBIN_KEY = "round_robin_last"

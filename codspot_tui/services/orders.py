@@ -6,8 +6,6 @@ import sqlite3
 from dataclasses import dataclass, field
 from functools import partial
 
-import phonenumbers
-
 from ..domain.errors import BadInput, NotFound, OrderLocked, StaleOrder
 from ..domain.models import Actor, Order
 from ..domain.statuses import QUEUE_STATUSES
@@ -28,6 +26,7 @@ from ..store.orders import (
 )
 from .claims import refuse_if_claimed_by_other
 from .clock import Clock, system_clock
+from .phones import e164
 
 MAX_PAGE = 1000
 MAX_QTY = 10_000
@@ -88,7 +87,10 @@ class OrderService:
         contact: dict[str, str] = {}
         try:
             if change.phone is not None:
-                contact["phone"] = e164(change.phone, self.region)
+                phone = e164(change.phone, self.region)
+                if phone is None:
+                    raise ValueError(f"{change.phone!r} is not a valid phone number")
+                contact["phone"] = phone
             if change.city is not None:
                 contact["city"] = clean_text(change.city, "the city", max_length=100)
             if change.address is not None:
@@ -116,14 +118,3 @@ class OrderService:
 
         await self.db.write(store)
         return await self.get(order_id, with_events=True)
-
-
-def e164(raw: str, region: str) -> str:
-    """A phone number as typed, in E.164; ValueError with the reason when it is no number."""
-    try:
-        number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        raise ValueError(f"{raw!r} is not a phone number") from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError(f"{raw!r} is not a valid phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
