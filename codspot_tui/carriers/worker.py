@@ -2,8 +2,9 @@
 
 It only calls services. Per carrier it keeps a rate limit (in the adapter), honours
 Retry-After, and stops hammering a carrier that keeps failing (a circuit breaker with
-exponential pauses). Stopping finishes the batch in hand; a batch cut short by a kill leaves
-nothing half-written, because each is one transaction.
+exponential pauses). Stopping finishes the batches in hand; a kill leaves nothing
+half-written, because what the carrier brought is written in whole transactions, and the
+parcels of a transaction that never committed are still due.
 """
 
 from __future__ import annotations
