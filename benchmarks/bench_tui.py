@@ -150,12 +150,12 @@ def dashboard_app(db: Path, measure_keys: bool) -> None:
                     await pilot.press("n")
                     times.append(await painted - tick)
                 report["next_card_ms"] = statistics.median(times) * 1000
-                from textual.widgets import DataTable
+                from codspot_tui.tui.widgets.board_table import BoardTable
 
                 board = frames.when(
                     lambda: (
                         app.current_mode == "shipping"
-                        and any(t.row_count for t in app.screen.query(DataTable))
+                        and any(t.row_count for t in app.screen.query(BoardTable))
                     )
                 )
                 tick = time.time()

@@ -183,10 +183,12 @@ class CodspotApp(App[None]):
         self.exit()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """The one place a failed background job becomes a notification, never a crash."""
-        if event.state is not WorkerState.ERROR:
-            return
-        error = event.worker.error
+        """A failed background job becomes a notification, never a crash."""
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            self.report(event.worker.error)
+
+    def report(self, error: BaseException) -> None:
+        """A failure as a notification: the service's words, or what went wrong."""
         if isinstance(error, CodspotError):
             self.notify(str(error), severity="warning")
         else:

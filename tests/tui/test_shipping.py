@@ -10,6 +10,7 @@ from conftest import FrozenClock, Shop
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList
 
+from codspot_tui.domain.errors import DatabaseError
 from codspot_tui.domain.models import Actor
 from codspot_tui.domain.statuses import Confirmation, Shipping, StatusKind
 from codspot_tui.services.bundle import Services
@@ -108,6 +109,88 @@ async def test_counts_per_status_from_the_side_list(
         assert counts["delivered"] == 1
         assert counts["returned"] == 0
         assert len(refs_on_board(screen)) == 6
+
+
+async def test_the_first_page_is_in_the_boards_first_frame(
+    services: Services, shop: Shop, admin: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = await confirmed(services, shop, admin, 3)
+    rows_at_first_paint: list[int] = []
+    render_line = BoardTable.render_line
+
+    def noting_render_line(table: BoardTable, y: int) -> Any:
+        if not rows_at_first_paint:
+            rows_at_first_paint.append(table.row_count)
+        return render_line(table, y)
+
+    monkeypatch.setattr(BoardTable, "render_line", noting_render_line)
+    app = make_app(services, admin)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_board(pilot)
+        # Read before the screen was laid out: never an empty table painted first.
+        assert rows_at_first_paint == [3]
+        assert refs_on_board(screen) == await refs(services, ids[::-1])
+
+
+async def test_the_ref_stays_while_the_columns_scroll_sideways(
+    services: Services, shop: Shop, admin: Actor
+) -> None:
+    ids = await confirmed(services, shop, admin, 30)
+    [newest] = await refs(services, ids[-1:])
+    app = make_app(services, admin)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_board(pilot)
+        table = screen.query_one(BoardTable)
+        assert "Shipping" in table.render_line(0).text
+        assert "Total" not in table.render_line(0).text  # 80 columns: off to the right
+        await pilot.press(*["right"] * 6)
+        await settle(pilot)
+        header, first_row = table.render_line(0).text, table.render_line(1).text
+        assert "Total" in header and "Ref" in header and "Shipping" not in header
+        assert newest in first_row  # the fixed ref column, still there
+        await pilot.press("pagedown")
+        assert table.cursor_row == table.scrollable_content_region.height - 1
+        await pilot.press("end")
+        assert table.cursor_row == 29 and table.scroll_y == table.max_scroll_y
+        await pilot.press("home", "left", "left", "left", "left", "left", "left")
+        await settle(pilot)
+        assert table.cursor_row == 0 and table.scroll_x == 0
+
+
+async def test_a_failed_first_read_is_a_notice_and_the_next_change_loads_the_board(
+    services: Services,
+    shop: Shop,
+    admin: Actor,
+    db_path: Path,
+    settings: Settings,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ids = await confirmed(services, shop, admin, 2)
+    real_page = services.orders.page
+    failures = [DatabaseError("database is locked")]
+
+    async def page(*args: Any, **kwargs: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return await real_page(*args, **kwargs)
+
+    monkeypatch.setattr(services.orders, "page", page)
+    app = make_app(services, admin)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_board(pilot)
+        assert "database is locked" in notes(app)
+        assert refs_on_board(screen) == []
+        other = await Services.open(db_path, settings, clock=clock)
+        try:  # another process commits: the board reloads
+            await carrier_moves(other, ids[0], Shipping.SHIPPED)
+        finally:
+            await other.close()
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if refs_on_board(screen):
+                break
+        assert refs_on_board(screen) == await refs(services, ids[::-1])
 
 
 async def test_filter_by_status_carrier_city_and_text(

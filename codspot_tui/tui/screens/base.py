@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from textual import events, on
 from textual.screen import Screen
 from textual.worker import Worker
 
@@ -43,9 +44,14 @@ class CodspotScreen(Screen[None]):
     def on_data_changed(self, message: DataChanged) -> None:
         self.reload()
 
-    def on_mount(self) -> None:
-        # Start fetching while the screen is still being laid out and painted: the data
-        # comes back from the database thread meanwhile (runs after a subclass's on_mount).
+    @on(events.Mount)
+    async def _load_on_mount(self, _: events.Mount) -> None:
+        # Runs after a subclass's on_mount.
+        await self.first_load()
+
+    async def first_load(self) -> None:
+        """Fetch what the screen shows first. By default in a worker, while the screen is
+        laid out and painted; a screen that must not paint empty first awaits it here."""
         self.reload()
 
     def on_screen_suspend(self) -> None:

@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.theme import Theme
 from textual.timer import Timer
-from textual.widgets import DataTable, Header, Input, OptionList, Static
+from textual.widgets import Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...domain.models import Order
@@ -94,7 +94,7 @@ class ShippingScreen(CodspotScreen):
                     id="statuses",
                 )
                 yield Static(id="summary")
-            yield BoardTable(cursor_type="row", zebra_stripes=True, fixed_columns=2, id="board")
+            yield BoardTable(id="board")
         yield Input(
             placeholder="text  carrier:NAME  city:NAME  status:NAME   enter apply, escape clear",
             id="filter",
@@ -133,18 +133,30 @@ class ShippingScreen(CodspotScreen):
         self._stale = True
         while self._stale:  # changes that came while fetching: fetch once more
             self._stale = False
-            self._generation += 1
-            want = PAGE if from_top else min(max(PAGE, len(self.orders)), MAX_RELOAD)
-            orders = await self.services.orders.page(self.board.orders(), limit=want)
-            heard = await last_carrier_events(self.services.db, [order.id for order in orders])
-            self.has_more = len(orders) == want
-            self.heard = heard
-            self._show(orders, from_top=from_top)
+            await self._fetch(from_top=from_top)
             from_top = False
         if count_now:
             self.count_now()
         else:
             self._count_soon()
+
+    async def first_load(self) -> None:
+        # The first page is in the board's first paint: fetched before the screen is laid out
+        # (a few milliseconds, by index), instead of painting an empty table, then again.
+        try:
+            await self._fetch(from_top=True)
+        except Exception as error:  # as from a worker: shown, never a crash
+            self.codspot.report(error)
+        self._count_soon()
+
+    async def _fetch(self, *, from_top: bool) -> None:
+        self._generation += 1
+        want = PAGE if from_top else min(max(PAGE, len(self.orders)), MAX_RELOAD)
+        orders = await self.services.orders.page(self.board.orders(), limit=want)
+        heard = await last_carrier_events(self.services.db, [order.id for order in orders])
+        self.has_more = len(orders) == want
+        self.heard = heard
+        self._show(orders, from_top=from_top)
 
     def count_now(self) -> None:
         if self._count_timer is not None:
@@ -292,7 +304,7 @@ class ShippingScreen(CodspotScreen):
         # The mouse wheel scrolls without moving the cursor: look at the last row on show.
         self._maybe_more(int(scroll_y) + self.query_one(BoardTable).size.height)
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def on_board_table_row_highlighted(self, event: BoardTable.RowHighlighted) -> None:
         self._maybe_more(event.cursor_row)
 
     def _maybe_more(self, row: int) -> None:
