@@ -11,6 +11,7 @@ from textual.widgets import Static
 from codspot_tui.domain.models import Actor
 from codspot_tui.domain.statuses import Confirmation
 from codspot_tui.services.bundle import Services
+from codspot_tui.tui.app import CodspotApp
 from codspot_tui.tui.screens.help import HelpScreen
 from codspot_tui.tui.themes import STATUS_NAMES, load_themes
 
@@ -62,6 +63,31 @@ async def test_theme_by_name_and_switching(services: Services, agent: Actor) -> 
         app.theme = "codspot-contrast"
         await pilot.pause()
         assert app.current_theme.name == "codspot-contrast"
+
+
+async def test_a_screen_first_opened_after_a_theme_switch_wears_that_theme(
+    services: Services, agent: Actor
+) -> None:
+    """Screens skip Textual's restyling of the whole app when they first open: they must
+    still be styled with the theme of the moment, as if the app had started with it."""
+
+    async def board_colours(app: CodspotApp, switch_to: str | None) -> list[object]:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            if switch_to:
+                app.theme = switch_to
+                await settle(pilot)
+            await pilot.press("2")
+            await settle(pilot)
+            return [
+                (widget.styles.background, widget.styles.color) for widget in app.screen.query("*")
+            ]
+
+    switched = await board_colours(make_app(services, agent), "codspot-light")
+    started = await board_colours(make_app(services, agent, theme="codspot-light"), None)
+    assert switched == started
+    dark = await board_colours(make_app(services, agent), None)
+    assert dark != started
 
 
 async def test_a_broken_theme_is_reported_once_and_the_default_used(
