@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from conftest import FrozenClock, Shop
 from textual.widgets import Digits, Input, OptionList
 
@@ -38,6 +40,27 @@ async def test_opening_the_queue_claims_the_oldest_order(
         assert order.claimed_by == "karim"
         digits = app.screen.query_one(Digits)
         assert digits.value.replace(" ", "").startswith("06")  # dialled as at home
+
+
+async def test_the_first_card_is_in_the_first_frame(
+    services: Services, shop: Shop, agent: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await orders_in_queue(shop)
+    phones_at_first_paint: list[str] = []
+    render = Digits.render
+
+    def noting_render(digits: Digits) -> Any:
+        if not phones_at_first_paint:
+            phones_at_first_paint.append(digits.value)
+        return render(digits)
+
+    monkeypatch.setattr(Digits, "render", noting_render)
+    app = make_app(services, agent)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        # Claimed before the screen was laid out: never an empty card painted first.
+        assert phones_at_first_paint == [app.screen.query_one(Digits).value] != [""]
+        assert card_ref(app) == "Q1"
 
 
 async def test_each_outcome_key_moves_the_order_and_brings_the_next(

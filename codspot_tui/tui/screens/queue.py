@@ -94,6 +94,14 @@ class QueueScreen(CodspotScreen):
     def reload(self) -> None:
         self.refresh_order()
 
+    async def first_load(self) -> None:
+        # The first card is in the screen's first paint: claimed before the screen is laid
+        # out, instead of painting an empty card first (the agent waits for the card).
+        try:
+            await self.next_order()
+        except Exception as error:  # as from a worker: shown, never a crash
+            self.codspot.report(error)
+
     @work(group="queue-load", exclusive=True, exit_on_error=False)
     async def refresh_order(self) -> None:
         """After someone else's change: keep our order if it is still ours to call."""
