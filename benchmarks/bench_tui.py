@@ -117,6 +117,7 @@ def floor_app() -> None:
 
 
 def dashboard_app(db: Path, measure_keys: bool) -> None:
+    import codspot_tui.cli  # noqa: F401 (all that `codspot tui` loads before the dashboard)
     from codspot_tui.services.bundle import Services
     from codspot_tui.settings import Settings
     from codspot_tui.tui.app import CodspotApp

@@ -7,16 +7,17 @@ import contextlib
 import logging
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import cli_views
-from .carriers.registry import build_carriers
-from .carriers.worker import CarrierWorker
 from .cli_session import Session, emit_json, json_option, pass_session
 from .domain.models import Actor
 from .services.bundle import Services
+
+if TYPE_CHECKING:  # httpx and the adapters load only for the commands that call carriers
+    from .carriers.worker import CarrierWorker
 
 # After SIGTERM the batch in hand may finish; a carrier call that hangs is cut off here.
 STOP_GRACE_SECONDS = 5.0
@@ -89,6 +90,9 @@ def carriers_status(session: Session, as_json: bool) -> None:
 @pass_session
 def worker(session: Session, once: bool) -> None:
     """Create parcels for confirmed orders and follow every parcel (headless)."""
+    from .carriers.registry import build_carriers
+    from .carriers.worker import CarrierWorker
+
     configure_logging()
 
     async def life() -> None:

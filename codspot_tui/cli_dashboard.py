@@ -48,14 +48,16 @@ def tui(session: Session, theme: str | None) -> None:
 async def run_dashboard(
     services: Services, actor: Actor, *, theme: str | None, carriers: bool = False
 ) -> None:
-    # Textual loads in a second or so: only the commands that draw the dashboard pay for it.
-    from .carriers.registry import build_carriers
-    from .carriers.worker import CarrierWorker
+    # Textual loads in a second or so: only the commands that draw the dashboard pay for it;
+    # httpx and the adapters only when the demo runs a worker.
     from .tui.app import CodspotApp
 
     worker_services = None
     worker = None
     if carriers:
+        from .carriers.registry import build_carriers
+        from .carriers.worker import CarrierWorker
+
         # Its own connection: the dashboard notices another connection's commits (the
         # data_version it watches), never its own, so the parcels' moves show by themselves.
         worker_services = await Services.open(services.db.path, services.settings)
