@@ -24,7 +24,6 @@ from .domain.models import Actor
 from .domain.statuses import Role, StatusKind, parse_status
 from .domain.times import parse_user_time
 from .services.bundle import Services
-from .services.kpi import KpiService
 from .services.status import Move
 from .settings import config_path_from, default_db_path, load_settings
 from .store.orders import OrderFilter
@@ -428,6 +427,8 @@ def kpi(session: Session, as_json: bool) -> None:
     """Confirmation, delivery and return rates; cash delivered and still to collect."""
 
     async def action(services: Services, actor: Actor) -> None:
+        from .services.kpi import KpiService
+
         figures = await KpiService(services.db).figures()
         if as_json:
             emit_json(cli_views.kpi_json(figures))

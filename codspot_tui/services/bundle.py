@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..settings import Settings
 from ..store.db import Database
 from .agents import AgentService
 from .clock import Clock, system_clock
 from .orders import OrderService
-from .parcels import ParcelService
 from .queue import QueueService
 from .status import StatusService
 from .stock import StockService
+
+if TYPE_CHECKING:
+    from .parcels import ParcelService
 
 
 @dataclass
@@ -26,7 +30,6 @@ class Services:
     status: StatusService
     queue: QueueService
     orders: OrderService
-    parcels: ParcelService
 
     @classmethod
     def over(cls, db: Database, settings: Settings, clock: Clock = system_clock) -> Services:
@@ -40,7 +43,6 @@ class Services:
             status=status,
             queue=QueueService(db, settings, clock),
             orders=OrderService(db, settings, clock),
-            parcels=ParcelService(db, settings, status, clock),
         )
 
     @classmethod
@@ -54,6 +56,14 @@ class Services:
     ) -> Services:
         db = await Database.open(path, create=create, busy_timeout_ms=settings.busy_timeout_ms)
         return cls.over(db, settings, clock)
+
+    @cached_property
+    def parcels(self) -> ParcelService:
+        # The carrier side loads only for what uses it (the worker, carrier health): the
+        # dashboard's start does without it.
+        from .parcels import ParcelService
+
+        return ParcelService(self.db, self.settings, self.status, self.clock)
 
     async def close(self) -> None:
         await self.db.close()
