@@ -14,6 +14,7 @@ from codspot_tui.services.bundle import Services
 from codspot_tui.tui.app import CodspotApp
 from codspot_tui.tui.screens.help import HelpScreen
 from codspot_tui.tui.themes import STATUS_NAMES, load_themes
+from codspot_tui.tui.widgets.footer import KeysFooter
 
 from .conftest import make_app, settle
 
@@ -88,6 +89,26 @@ async def test_a_screen_first_opened_after_a_theme_switch_wears_that_theme(
     assert switched == started
     dark = await board_colours(make_app(services, agent), None)
     assert dark != started
+
+
+async def test_the_footer_shows_whole_keys_and_a_click_presses_one(
+    services: Services, shop: Shop, agent: Actor
+) -> None:
+    await shop.product("ARGAN", stock=5)
+    await shop.order("Q1")
+    app = make_app(services, agent)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        footer = app.screen.query_one(KeysFooter)
+        line = footer.render().plain
+        assert len(line) == 80 and line.endswith("| ^p palette ")
+        shown = line.rsplit("|", 1)[0].split()
+        assert shown[:4] == ["c", "Confirm", "n", "No"]
+        assert "Edit" in shown and "Quit" not in shown  # 80 columns: whole keys only
+        start = line.index(" n No answer ")
+        await pilot.click(KeysFooter, offset=(start + 2, 0))
+        await settle(pilot)
+        assert (await services.orders.get(1)).confirmation is Confirmation.NO_ANSWER
 
 
 async def test_a_broken_theme_is_reported_once_and_the_default_used(

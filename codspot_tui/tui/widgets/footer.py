@@ -82,34 +82,35 @@ class KeysFooter(Widget):
         return tuple(keys.values()), palette
 
     def render(self) -> Text:
-        key_style = self.get_component_rich_style("keys-footer--key")
-        description_style = self.get_component_rich_style("keys-footer--description")
-        dim = Style(dim=True)
+        """As many whole keys as fit, left to right; the palette's key on the right."""
+        palette = self._label(self._palette) if self._palette is not None else Text()
+        room = self.size.width - cell_len(palette.plain) - (1 if palette else 0)
         line = Text(no_wrap=True, overflow="crop", end="")
         self._spans = []
-
-        def add(key: _Key, text: Text) -> None:
-            start = cell_len(text.plain)
-            text.append(f" {key.display} ", key_style + dim if not key.enabled else key_style)
-            if key.description:
-                style = description_style + dim if not key.enabled else description_style
-                text.append(f"{key.description} ", style)
-            self._spans.append((start, cell_len(text.plain), key.key))
-
         for key in self._keys:
-            add(key, line)
-        if self._palette is None:
-            return line
-        palette = Text(" | ", style=Style(dim=True))
-        add(self._palette, palette)
-        room = self.size.width - cell_len(palette.plain)
-        line.truncate(max(0, room), pad=True)
-        shift = cell_len(line.plain)
-        self._spans = [
-            *[span for span in self._spans[:-1] if span[1] <= room],
-            *[(start + shift, end + shift, key) for start, end, key in self._spans[-1:]],
-        ]
-        return line + palette
+            label = self._label(key)
+            width = cell_len(label.plain)
+            if cell_len(line.plain) + width > room:
+                break
+            self._spans.append((cell_len(line.plain), cell_len(line.plain) + width, key.key))
+            line.append_text(label)
+        if self._palette is not None:
+            line.pad_right(self.size.width - cell_len(line.plain) - cell_len(palette.plain) - 1)
+            line.append("|", Style(dim=True))
+            start = cell_len(line.plain)
+            self._spans.append((start, start + cell_len(palette.plain), self._palette.key))
+            line.append_text(palette)
+        return line
+
+    def _label(self, key: _Key) -> Text:
+        style = self.get_component_rich_style("keys-footer--key")
+        described = self.get_component_rich_style("keys-footer--description")
+        if not key.enabled:
+            style, described = style + Style(dim=True), described + Style(dim=True)
+        label = Text(f" {key.display} ", style)
+        if key.description:
+            label.append(f"{key.description} ", described)
+        return label
 
     def on_click(self, event: events.Click) -> None:
         for start, end, key in self._spans:
