@@ -5,6 +5,7 @@
 Measured in one run, each side in fresh processes taking turns (the machine is shared):
 - start to first paint: from spawning the process to the first queue card painted, vs the floor,
   an empty Textual app (Header, Footer, one Label) from process start to its first paint.
+  The dashboard's process imports the command line first, as `codspot tui` does.
   Target: at most 1.5x the floor.
 - `c` to the next card painted: median over many orders. Target: under 50 ms.
 - `2` to the shipping board's first page painted, the board's first opening in each of
