@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from operator import attrgetter
@@ -28,9 +29,9 @@ class SandboxClient:
             settings.url, settings.timeout, {"Authorization": f"Bearer {token}"}
         )
         self._limiter = RateLimiter(settings.rate_per_second)
-        # Tracking spells its whole URL: the same bytes as `params=` would send, but httpx
-        # builds a URL from params by merging and parsing it again (about 0.25 ms of CPU
-        # for 50 tracking numbers, a fifth of what the rest of the call costs).
+        # Tracking spells its whole URL: httpx builds a URL from `params=` by merging and
+        # parsing it again, and parses each character in Python (for 50 tracking numbers,
+        # about 0.25 ms of CPU a call, as much as the rest of building the request).
         self._track_url = str(self._http.base_url.join("v1/parcels")) + "?tracking="
 
     async def create_parcel(self, parcel: ParcelRequest) -> str:
@@ -63,7 +64,7 @@ class SandboxClient:
             self._http,
             self.name,
             "GET",
-            self._track_url + quote(",".join(trackings), safe=""),
+            self._track_url + _tracking_query(trackings),
             what="track parcels",
             limiter=self._limiter,
             secrets=(self._token,),
@@ -79,6 +80,21 @@ class SandboxClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9._~-]*(?:,[A-Za-z0-9._~-]*)*")
+
+
+def _tracking_query(trackings: Sequence[str]) -> str:
+    """The numbers, comma separated; any character a query cannot carry as it is, escaped.
+
+    Tracking numbers are nearly always letters and digits: then the text goes as it is,
+    which spares quoting it, and httpx parsing a third more characters.
+    """
+    joined = ",".join(trackings)
+    if _PLAIN.fullmatch(joined):
+        return joined
+    return ",".join(quote(tracking, safe="") for tracking in trackings)
 
 
 def _parcel(raw: dict[str, Any]) -> TrackedParcel:
