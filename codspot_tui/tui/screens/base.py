@@ -56,11 +56,15 @@ class CodspotScreen(Screen[None]):
     @on(events.Mount)
     async def _load_on_mount(self, _: events.Mount) -> None:
         # Runs after a subclass's on_mount.
-        await self.first_load()
+        try:
+            await self.first_load()
+        except Exception as error:  # as from a worker: shown, never a crash
+            self.codspot.report(error)
 
     async def first_load(self) -> None:
         """Fetch what the screen shows first. By default in a worker, while the screen is
-        laid out and painted; a screen that must not paint empty first awaits it here."""
+        laid out and painted; a screen that must not paint empty first awaits it here (a
+        failure is then a notification, and the next change loads the screen)."""
         self.reload()
 
     def on_screen_suspend(self) -> None:

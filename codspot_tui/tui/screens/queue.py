@@ -97,10 +97,7 @@ class QueueScreen(CodspotScreen):
     async def first_load(self) -> None:
         # The first card is in the screen's first paint: claimed before the screen is laid
         # out, instead of painting an empty card first (the agent waits for the card).
-        try:
-            await self.next_order()
-        except Exception as error:  # as from a worker: shown, never a crash
-            self.codspot.report(error)
+        await self.next_order()
 
     @work(group="queue-load", exclusive=True, exit_on_error=False)
     async def refresh_order(self) -> None:

@@ -145,9 +145,8 @@ class ShippingScreen(CodspotScreen):
         # (a few milliseconds, by index), instead of painting an empty table, then again.
         try:
             await self._fetch(from_top=True)
-        except Exception as error:  # as from a worker: shown, never a crash
-            self.codspot.report(error)
-        self._count_soon()
+        finally:
+            self._count_soon()
 
     async def _fetch(self, *, from_top: bool) -> None:
         self._generation += 1
