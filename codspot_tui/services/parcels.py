@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from ..domain.models import Actor
 from ..domain.statuses import Shipping, StatusKind, Sync
-from ..domain.times import from_stored, maybe_from_stored, to_stored
+from ..domain.times import maybe_from_stored, to_stored
 from ..settings import Settings
 from ..store import parcels as q
 from ..store.db import Database
@@ -59,7 +59,7 @@ class DueParcel(NamedTuple):
     tracking: str
     shipping: Shipping
     last_event_at: datetime | None  # the newest carrier event already applied
-    due_at: datetime  # when its poll was due: with the order id, where a cycle has got to
+    due: str  # when its poll was due, as stored: with the order id, where a cycle has got to
 
 
 @dataclass(frozen=True)
@@ -196,7 +196,7 @@ class ParcelService:
         after: DueParcel | None = None,
     ) -> list[DueParcel]:
         """Parcels due for a poll by `now`, oldest due first, the page after `after`."""
-        cursor = None if after is None else (to_stored(after.due_at), after.order_id)
+        cursor = None if after is None else (after.due, after.order_id)
         rows = await q.due_parcels(self.db, carrier, now or self.clock(), limit, cursor)
         # Columns by position, as the store selects them: id, ref, tracking, shipping,
         # last_carrier_event_at, next_poll_at.
@@ -207,7 +207,7 @@ class ParcelService:
                 row[2],
                 Shipping(row[3]),
                 maybe_from_stored(row[4]),
-                from_stored(row[5]),
+                row[5],
             )
             for row in rows
         ]
