@@ -62,12 +62,18 @@ SCREENS_BY_MODE: dict[str, tuple[str, Callable[[], Screen[None]]]] = {
     "stock": ("Stock", _Later(".screens.stock", "StockScreen")),
     "overview": ("Overview", _Later(".screens.overview", "OverviewScreen")),
 }
+FIRST_MODE = "queue"
 LOAD_SCREENS_AFTER = 1.0  # seconds after start: the first card is up, the agent reads it
 
 
 class CodspotApp(App[None]):
     TITLE = "codspot"
-    MODES = {mode: screen for mode, (_, screen) in SCREENS_BY_MODE.items()}
+    # The queue is the app's default screen, so that it is the first screen composed and
+    # painted (with a mode to switch to, Textual first shows a blank default screen, then
+    # styles and lays out the queue a second time as it swaps them). A screen in MODES cannot
+    # be the default one: the queue joins the modes once it is up, for `1` to come back to.
+    DEFAULT_MODE = FIRST_MODE
+    MODES = {mode: screen for mode, (_, screen) in SCREENS_BY_MODE.items() if mode != FIRST_MODE}
     BINDINGS = [
         Binding("1", "switch_mode('queue')", "Queue", id="app.queue"),
         Binding("2", "switch_mode('shipping')", "Shipping", id="app.shipping"),
@@ -103,6 +109,7 @@ class CodspotApp(App[None]):
         self._theme_problems = self._choose_theme()
 
     async def on_mount(self) -> None:
+        self.add_mode(self.DEFAULT_MODE, QueueScreen)
         if self._theme_problems:
             self.notify(self._theme_problems, title="Themes", severity="warning", timeout=8)
         if self.services.settings.keys:
@@ -111,8 +118,10 @@ class CodspotApp(App[None]):
         self.set_interval(self.watch_seconds, self._look_for_changes)
         if self.carrier_worker is not None:
             self.run_worker(self._run_carriers(), group="carriers", exit_on_error=False)
-        await self.switch_mode("queue")
         self.set_timer(LOAD_SCREENS_AFTER, self._load_screens)
+
+    def get_default_screen(self) -> Screen[None]:
+        return QueueScreen()  # the DEFAULT_MODE's screen (see there)
 
     def _load_screens(self) -> None:
         for _, screen in SCREENS_BY_MODE.values():

@@ -37,10 +37,12 @@ async def test_digits_switch_screens(services: Services, agent: Actor) -> None:
     app = make_app(services, agent)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
+        queue = app.screen
         for key, mode in (("2", "shipping"), ("3", "stock"), ("4", "overview"), ("1", "queue")):
             await pilot.press(key)
             await settle(pilot)
             assert app.current_mode == mode
+        assert app.screen is queue  # the very queue the app started on, its card kept
 
 
 async def test_the_three_themes_ship_and_each_colours_every_status() -> None:
