@@ -111,7 +111,7 @@ class QueueScreen(CodspotScreen):
                 self.actor.name, now
             ):
                 self.show(fresh)
-                await self.show_counts()
+                self.show_counts()
                 return
             who = fresh.claimed_by or "someone else"
             self.notify(f"Order {fresh.ref} was handled by {who}: on to the next one")
@@ -125,9 +125,11 @@ class QueueScreen(CodspotScreen):
         if order is not None:
             order = await self.services.orders.get(order.id, with_events=True)
         self.show(order)
-        await self.show_counts()
+        self.show_counts()
 
+    @work(group="queue-counts", exclusive=True, exit_on_error=False)
     async def show_counts(self) -> None:
+        # Beside the card, not before it: the first card paints while these are counted.
         counts = await self.services.queue.counts()
         self.query_one("#counts", Static).update(counts_text(counts))
 
