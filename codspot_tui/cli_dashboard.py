@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import socket
 import subprocess
 import sys
@@ -69,6 +70,10 @@ async def run_dashboard(
         user_themes=default_config_path().parent / "themes",
         carrier_worker=worker,
     )
+    # What is loaded by now (the modules, the app) lives as long as the process: frozen out
+    # of the collector's sight, the full collection that used to land in the first frame
+    # (about 20 ms) walks only what comes after.
+    gc.freeze()
     try:
         await app.run_async()
     finally:
