@@ -12,6 +12,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+# Bytecode, as a wheel's install writes it: the editable install does not, and where
+# PYTHONDONTWRITEBYTECODE is set, every start would compile the sources again.
+	$(BIN)/python -m compileall -q codspot_tui
 	touch $(STAMP)
 
 demo: $(STAMP)
