@@ -13,7 +13,6 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence, Sized
 from contextlib import asynccontextmanager
 from functools import partial
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -52,7 +51,9 @@ def in_batches(values: Sequence[T], size: int = MAX_IN_LIST) -> Iterator[Sequenc
 def migrations() -> list[tuple[int, str]]:
     """The shipped migrations as (version, SQL), in order."""
     found = []
-    for entry in resources.files(__package__).joinpath("migrations").iterdir():
+    # The package is installed as files (never zipped): importlib.resources would only add
+    # its import, and zipfile's, to every start.
+    for entry in Path(__file__).with_name("migrations").iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
             found.append((int(match.group(1)), entry.read_text(encoding="utf-8")))
@@ -117,13 +118,17 @@ class Database:
         return db
 
     async def _configure(self) -> None:
-        try:
-            await self.conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+        def configure(conn: sqlite3.Connection) -> str:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
             # A no-op unless the file is new and empty (and once in WAL mode, it is fixed).
-            await self.conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
-            mode = await self._scalar("PRAGMA journal_mode = WAL")
-            await self.conn.execute("PRAGMA foreign_keys = ON")
-            await self.conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
+            mode = str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            return mode
+
+        try:
+            mode = await self.read(configure)  # one hop to the database thread, not five
         except sqlite3.DatabaseError as error:
             raise DatabaseError(f"{self.path} is not a codspot database ({error})") from None
         if str(mode).lower() != "wal":
