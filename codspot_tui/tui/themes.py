@@ -9,7 +9,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +42,10 @@ class LoadedThemes:
 
 
 def builtin_theme_files() -> list[Path]:
-    folder = resources.files("codspot_tui.themes")
-    return sorted(Path(str(entry)) for entry in folder.iterdir() if entry.name.endswith(".toml"))
+    # The top-level themes/ folder is the package codspot_tui.themes (see pyproject.toml),
+    # installed as files: found through its module, with no importlib.resources to import.
+    folder = Path(str(import_module("codspot_tui.themes").__file__)).parent
+    return sorted(entry for entry in folder.iterdir() if entry.name.endswith(".toml"))
 
 
 @cache
