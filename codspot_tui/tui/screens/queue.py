@@ -53,7 +53,10 @@ class QueueScreen(CodspotScreen):
     ]
     DEFAULT_CSS = """
     QueueScreen #card { width: 1fr; border: round $primary; padding: 0 1; }
-    QueueScreen #side { width: 24; border: round $secondary; padding: 0 1; }
+    QueueScreen #side {
+        width: 24; border: round $secondary; padding: 0 1;
+        border-title-color: $text-muted; border-title-style: bold;
+    }
     QueueScreen #phone { width: auto; color: $accent; }
     QueueScreen #national { color: $text-muted; }
     QueueScreen #flags { color: $warning; }
@@ -79,8 +82,8 @@ class QueueScreen(CodspotScreen):
                 yield Static("Timeline", classes="heading")
                 yield Timeline(id="timeline")
                 yield Static("", id="empty")
-            with Vertical(id="side"):
-                yield Static("Waiting", classes="heading")
+            with Vertical(id="side") as side:
+                side.border_title = "Waiting"
                 yield Static(id="counts")
         yield KeysFooter()
 
