@@ -6,6 +6,8 @@ at the pictures before committing them.
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,3 +49,28 @@ def test_screen(snap_compare, shop: tuple[Services, Actor], screen: str, size: s
 
     app = make_app(services, actor)
     assert snap_compare(app, terminal_size=SIZES[size], run_before=go_there)
+
+
+def drawable(char: str) -> bool:
+    """In the fonts of the terminals people reach a VPS with (xterm's, PuTTY's, Windows
+    Terminal's, macOS Terminal's): ASCII, Latin-1 (names, cities), the box-drawing and block
+    characters that borders, digits and sparklines are made of, and two of the standard
+    Windows repertoire (WGL4): the header's dash and its icon."""
+    code = ord(char)
+    return code < 0x7F or 0xA0 <= code <= 0xFF or 0x2500 <= code <= 0x259F or char in "—≡"
+
+
+@pytest.mark.parametrize("screen", SCREENS)
+async def test_screens_draw_only_what_common_terminals_have(
+    shop: tuple[Services, Actor], screen: str
+) -> None:
+    services, actor = shop
+    app = make_app(services, actor)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press(SCREENS[screen])
+        await settle(pilot)
+        svg = app.export_screenshot()
+    drawn = html.unescape("".join(re.findall(r">([^<]*)</text>", svg)))
+    assert drawn.strip()
+    assert not sorted({c for c in drawn if not drawable(c)})

@@ -9,11 +9,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.widgets import Header, Static
+from textual.widgets import Static
 
 from ...domain.models import Order, cents_to_decimal
 from ...services.polling import last_carrier_events
 from ..widgets.footer import KeysFooter
+from ..widgets.header import CodspotHeader
 from ..widgets.status import order_state
 from ..widgets.timeline import Timeline, local_time
 from .base import CodspotScreen
@@ -33,7 +34,7 @@ class OrderDetailScreen(CodspotScreen):
         self.order: Order | None = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield CodspotHeader()
         with VerticalScroll(id="order"):
             yield Static("Loading...", id="details")
             yield Static("Timeline", classes="heading")

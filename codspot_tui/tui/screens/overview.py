@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.timer import Timer
-from textual.widgets import Header, Sparkline, Static
+from textual.widgets import Sparkline, Static
 
 from ...domain.models import cents_to_decimal
 from ...services.figures import AgentDay, DayCount, FiguresService
@@ -27,6 +27,7 @@ from ...services.kpi import Kpis
 from ...services.parcels import CarrierHealth
 from ..messages import DataChanged
 from ..widgets.footer import KeysFooter
+from ..widgets.header import CodspotHeader
 from .base import CodspotScreen
 
 CURRENCY = "MAD"
@@ -198,7 +199,7 @@ class OverviewScreen(CodspotScreen):
         return FiguresService(self.services.db, self.services.clock)
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield CodspotHeader()
         with VerticalScroll(id="overview"):
             with Horizontal(id="top"):
                 yield self._panel("rates", "Rates")

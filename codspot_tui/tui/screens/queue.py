@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.widgets import Digits, Header, Static
+from textual.widgets import Digits, Static
 
 from ...domain.errors import CodspotError
 from ...domain.models import Order, cents_to_decimal
@@ -26,6 +26,7 @@ from ...services.queue import QueueCounts
 from ...services.status import Move
 from ..widgets.call_dialogs import CallLaterDialog, EditOrderDialog, ReasonDialog
 from ..widgets.footer import KeysFooter
+from ..widgets.header import CodspotHeader
 from ..widgets.status import status_text
 from ..widgets.timeline import Timeline, local_time
 from .base import CodspotScreen
@@ -71,7 +72,7 @@ class QueueScreen(CodspotScreen):
         self.busy = False  # an outcome is being saved: keys wait, reloads stand aside
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield CodspotHeader()
         with Horizontal():
             with VerticalScroll(id="card"):
                 yield Static(id="title")

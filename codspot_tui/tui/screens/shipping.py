@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.theme import Theme
 from textual.timer import Timer
-from textual.widgets import Header, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...domain.models import Order
@@ -29,6 +29,7 @@ from ...services.status import Move
 from ..widgets.board_filter import ALL, BoardFilter, parse_filter
 from ..widgets.board_table import BoardTable
 from ..widgets.footer import KeysFooter
+from ..widgets.header import CodspotHeader
 from ..widgets.move_menu import (
     MoveChoice,
     MoveMenu,
@@ -86,7 +87,7 @@ class ShippingScreen(CodspotScreen):
         self._count_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield CodspotHeader()
         with Horizontal():
             with Vertical(id="side"):
                 yield OptionList(

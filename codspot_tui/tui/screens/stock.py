@@ -8,7 +8,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.coordinate import Coordinate
-from textual.widgets import DataTable, Header, Input
+from textual.widgets import DataTable, Input
 
 from ...domain.errors import CodspotError, NotAdmin
 from ...domain.models import Product, StockMovement
@@ -16,6 +16,7 @@ from ...services.agents import require_admin
 from ...services.figures import FiguresService, StockLine
 from ..widgets.adjust_dialog import AdjustDialog, Adjustment
 from ..widgets.footer import KeysFooter
+from ..widgets.header import CodspotHeader
 from ..widgets.timeline import local_time
 from .base import CodspotScreen
 
@@ -63,7 +64,7 @@ class StockScreen(CodspotScreen):
         return FiguresService(self.services.db, self.services.clock)
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield CodspotHeader()
         yield Input(placeholder="filter by SKU or name", id="stock-filter")
         products: DataTable[str | Text] = DataTable(
             id="products", cursor_type="row", zebra_stripes=True
