@@ -33,6 +33,7 @@ from .themes import (
     load_themes,
     user_theme_files,
 )
+from .widgets.palette import Palette
 
 if TYPE_CHECKING:  # the worker (and httpx) load only when the demo runs one
     from ..carriers.worker import CarrierWorker
@@ -165,6 +166,10 @@ class CodspotApp(App[None]):
         if version != self._data_version:
             self._data_version = version
             self.screen.post_message(DataChanged())
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not isinstance(self.screen, Palette):
+            self.push_screen(Palette(id="--command-palette"))
 
     def action_help(self) -> None:
         title = getattr(self.screen, "HELP_TITLE", "Keys")

@@ -19,6 +19,7 @@ from codspot_tui.domain.models import Actor
 from codspot_tui.services.bundle import Services
 from codspot_tui.services.seed import seed_database
 from codspot_tui.settings import Settings
+from codspot_tui.tui.app import CodspotApp
 
 from .conftest import make_app, settle
 
@@ -54,10 +55,28 @@ def test_screen(snap_compare, shop: tuple[Services, Actor], screen: str, size: s
 def drawable(char: str) -> bool:
     """In the fonts of the terminals people reach a VPS with (xterm's, PuTTY's, Windows
     Terminal's, macOS Terminal's): ASCII, Latin-1 (names, cities), the box-drawing and block
-    characters that borders, digits and sparklines are made of, and two of the standard
-    Windows repertoire (WGL4): the header's dash and its icon."""
+    characters that borders, digits and sparklines are made of, and three of the Windows
+    Glyph List 4 that every terminal font covers: the header's dash and icon, an ellipsis."""
     code = ord(char)
-    return code < 0x7F or 0xA0 <= code <= 0xFF or 0x2500 <= code <= 0x259F or char in "—≡"
+    return code < 0x7F or 0xA0 <= code <= 0xFF or 0x2500 <= code <= 0x259F or char in "—≡…"
+
+
+def undrawable(app: CodspotApp) -> list[str]:
+    svg = app.export_screenshot()
+    drawn = html.unescape("".join(re.findall(r">([^<]*)</text>", svg)))
+    assert drawn.strip()
+    return sorted({c for c in drawn if not drawable(c)})
+
+
+# Each screen, then what its keys open (escape closes each): dialogs and screens, and the
+# panels that open in place (the board's filter, a product's ledger).
+DIALOGS = {
+    "queue": ("ctrl+p", "question_mark", "l", "x", "e"),
+    "shipping": ("enter", "m", "slash"),
+    "stock": ("enter", "a"),
+    "overview": ("ctrl+p",),
+}
+IN_PLACE = {("shipping", "slash"), ("stock", "enter")}
 
 
 @pytest.mark.parametrize("screen", SCREENS)
@@ -70,7 +89,12 @@ async def test_screens_draw_only_what_common_terminals_have(
         await settle(pilot)
         await pilot.press(SCREENS[screen])
         await settle(pilot)
-        svg = app.export_screenshot()
-    drawn = html.unescape("".join(re.findall(r">([^<]*)</text>", svg)))
-    assert drawn.strip()
-    assert not sorted({c for c in drawn if not drawable(c)})
+        assert undrawable(app) == [], screen
+        for key in DIALOGS[screen]:
+            shown = app.screen
+            await pilot.press(key)
+            await settle(pilot)
+            assert (app.screen is not shown) != ((screen, key) in IN_PLACE), key
+            assert undrawable(app) == [], f"{screen}, {key}"
+            await pilot.press("escape")
+            await settle(pilot)
