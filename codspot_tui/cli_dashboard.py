@@ -26,6 +26,7 @@ from .settings import CarrierSettings, Settings, default_config_path, default_db
 from .store.orders import OrderFilter
 
 DEMO_ORDERS = 3000
+DEMO_TOP_UP = 100  # a day of orders, for a demo shop left with no parcel to hand over
 DEMO_SPEED = 3000.0  # an hour of a parcel's journey passes in a little over a second
 
 
@@ -99,13 +100,28 @@ def demo(session: Session, fresh: bool, tour: bool, theme: str | None) -> None:
         services = await Services.open(path, session.settings, create=True)
         try:
             await services.agents.initialise(session.agent_name)
-            if not await services.db.scalar("SELECT count(*) FROM orders"):
+            orders = await services.db.scalar("SELECT count(*) FROM orders")
+            if not orders:
                 click.echo(f"Building the demo shop in {path} ...")
                 await seed_database(
                     services.db,
                     services.settings,
                     orders=DEMO_ORDERS,
                     days=21,
+                    clock=services.clock,
+                )
+            elif await services.parcels.next_job_at() is None:
+                # The sandbox carrier starts afresh each time and knows none of the parcels
+                # handed to it before; with none left to hand over, nothing would move. A day
+                # of new orders brings the last few confirmations, still waiting for the
+                # worker, which it hands over and follows.
+                click.echo(f"Adding a day of orders to the demo shop in {path} ...")
+                await seed_database(
+                    services.db,
+                    services.settings,
+                    orders=DEMO_TOP_UP,
+                    days=1,
+                    seed=orders,
                     clock=services.clock,
                 )
             if tour:

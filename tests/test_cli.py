@@ -472,3 +472,30 @@ def test_the_installed_entry_point_runs(tmp_path: Path) -> None:
     )
     assert refused.returncode == 4
     assert refused.stderr.strip() == "codspot: no order 'Z'"
+
+
+def test_the_demo_shop_gets_new_orders_when_none_waits_for_the_carrier(
+    run: Run, tmp_path: Path
+) -> None:
+    """Each demo starts a new sandbox carrier, which knows no parcel handed to the last one:
+    a shop reused with nothing left to hand over gets a day of orders, some for the worker."""
+
+    def shop() -> tuple[int, int]:
+        with sqlite3.connect(tmp_path / "shop.db") as conn:
+            orders = conn.execute("SELECT count(*) FROM orders").fetchone()[0]
+            waiting = conn.execute("SELECT count(*) FROM outbox WHERE done_at IS NULL")
+            return orders, waiting.fetchone()[0]
+
+    built = run("demo", "--tour")
+    assert built.code == 0 and "Building the demo shop" in built.out
+    orders, waiting = shop()
+    assert waiting > 0  # the last confirmations wait for the worker: they move first
+    assert "Adding" not in run("demo", "--tour").out
+    assert shop() == (orders, waiting)
+
+    with sqlite3.connect(tmp_path / "shop.db") as conn:  # as if a demo handed them all over
+        conn.execute("UPDATE outbox SET done_at = next_attempt_at WHERE done_at IS NULL")
+    topped_up = run("demo", "--tour")
+    assert topped_up.code == 0 and "Adding a day of orders" in topped_up.out
+    more_orders, waiting_again = shop()
+    assert more_orders == orders + 100 and waiting_again > 0
