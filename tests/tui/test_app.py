@@ -86,6 +86,21 @@ async def test_a_screen_first_opened_after_a_theme_switch_wears_that_theme(
                 (widget.styles.background, widget.styles.color) for widget in app.screen.query("*")
             ]
 
+    # The queue, the first screen: started in a theme, as if switched to it.
+    async def queue_colours(app: CodspotApp, switch_to: str | None) -> list[object]:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            if switch_to:
+                app.theme = switch_to
+                await settle(pilot)
+            return [
+                (widget.styles.background, widget.styles.color) for widget in app.screen.query("*")
+            ]
+
+    light = await queue_colours(make_app(services, agent, theme="codspot-light"), None)
+    assert light == await queue_colours(make_app(services, agent), "codspot-light")
+    assert light != await queue_colours(make_app(services, agent), None)
+
     switched = await board_colours(make_app(services, agent), "codspot-light")
     started = await board_colours(make_app(services, agent, theme="codspot-light"), None)
     assert switched == started

@@ -75,8 +75,8 @@ class CodspotScreen(Screen[None]):
         # (Runs before Textual's own handler, which restyles every widget of the screen.)
         if not self._ever_hidden and self._css_update_count == self.app._css_update_count:
             # Showing for the first time: its widgets were styled as they mounted, by the
-            # stylesheet as it still is. Restyling them all again cost the queue a tenth of
-            # its start.
+            # stylesheet as it still is. Restyling them all again cost the queue about 10 ms
+            # of its first paint.
             event.refresh_styles = False
         # A screen that was hidden saw no changes: catch up as it comes back. (Not when it
         # first shows: the load its mount started is on its way.)
