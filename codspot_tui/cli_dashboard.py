@@ -103,25 +103,23 @@ def demo(session: Session, fresh: bool, tour: bool, theme: str | None) -> None:
             orders = await services.db.scalar("SELECT count(*) FROM orders")
             if not orders:
                 click.echo(f"Building the demo shop in {path} ...")
-                await seed_database(
-                    services.db,
-                    services.settings,
-                    orders=DEMO_ORDERS,
-                    days=21,
-                    clock=services.clock,
-                )
+                count, days = DEMO_ORDERS, 21
             elif await services.parcels.next_job_at() is None:
                 # The sandbox carrier starts afresh each time and knows none of the parcels
                 # handed to it before; with none left to hand over, nothing would move. A day
                 # of new orders brings the last few confirmations, still waiting for the
                 # worker, which it hands over and follows.
                 click.echo(f"Adding a day of orders to the demo shop in {path} ...")
+                count, days = DEMO_TOP_UP, 1
+            else:
+                count = days = 0
+            if count:
                 await seed_database(
                     services.db,
                     services.settings,
-                    orders=DEMO_TOP_UP,
-                    days=1,
-                    seed=orders,
+                    orders=count,
+                    days=days,
+                    seed=orders + 1,  # other names and phones each time
                     clock=services.clock,
                 )
             if tour:

@@ -74,38 +74,26 @@ async def test_a_screen_first_opened_after_a_theme_switch_wears_that_theme(
     """Screens skip Textual's restyling of the whole app when they first open: they must
     still be styled with the theme of the moment, as if the app had started with it."""
 
-    async def board_colours(app: CodspotApp, switch_to: str | None) -> list[object]:
+    async def colours(app: CodspotApp, switch_to: str | None, then: str = "") -> list[object]:
+        """Every widget's colours on the screen `then` opens (the queue, without a key)."""
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
             if switch_to:
                 app.theme = switch_to
                 await settle(pilot)
-            await pilot.press("2")
-            await settle(pilot)
-            return [
-                (widget.styles.background, widget.styles.color) for widget in app.screen.query("*")
-            ]
-
-    # The queue, the first screen: started in a theme, as if switched to it.
-    async def queue_colours(app: CodspotApp, switch_to: str | None) -> list[object]:
-        async with app.run_test(size=(80, 24)) as pilot:
-            await settle(pilot)
-            if switch_to:
-                app.theme = switch_to
+            if then:
+                await pilot.press(then)
                 await settle(pilot)
             return [
                 (widget.styles.background, widget.styles.color) for widget in app.screen.query("*")
             ]
 
-    light = await queue_colours(make_app(services, agent, theme="codspot-light"), None)
-    assert light == await queue_colours(make_app(services, agent), "codspot-light")
-    assert light != await queue_colours(make_app(services, agent), None)
-
-    switched = await board_colours(make_app(services, agent), "codspot-light")
-    started = await board_colours(make_app(services, agent, theme="codspot-light"), None)
-    assert switched == started
-    dark = await board_colours(make_app(services, agent), None)
-    assert dark != started
+    for key in ("", "2"):  # the queue, the first screen; the board, opened afterwards
+        switched = await colours(make_app(services, agent), "codspot-light", key)
+        started = await colours(make_app(services, agent, theme="codspot-light"), None, key)
+        assert switched == started
+        dark = await colours(make_app(services, agent), None, key)
+        assert dark != started
 
 
 async def test_the_footer_shows_whole_keys_and_a_click_presses_one(
