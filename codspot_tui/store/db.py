@@ -42,6 +42,11 @@ def placeholders(values: Sized) -> str:
     return ",".join("?" * len(values))
 
 
+def value_rows(count: int, width: int) -> str:
+    """`(?, ?),(?, ?),...`: `count` rows of `width` values, for a `VALUES` list."""
+    return ",".join(["(" + ", ".join("?" * width) + ")"] * count)
+
+
 def in_batches(values: Sequence[T], size: int = MAX_IN_LIST) -> Iterator[Sequence[T]]:
     """`values` in slices small enough for one `IN (...)` each."""
     for start in range(0, len(values), size):

@@ -11,7 +11,7 @@ from typing import Any
 from ..domain.models import NewOrder, Order, OrderItem, StatusEvent
 from ..domain.statuses import Confirmation, Shipping, StatusKind
 from ..domain.times import from_stored, to_stored
-from .db import MAX_IN_LIST, Database, Row, in_batches, placeholders
+from .db import MAX_IN_LIST, Database, Row, in_batches, placeholders, value_rows
 
 ORDER_COLUMNS = """
     o.id, o.ref, o.source, o.created_at, o.customer, o.phone, o.city, o.address, o.delivery,
@@ -75,7 +75,7 @@ def seen_carrier_events(
     """Which of these (order id, carrier event id) pairs are in their order's timeline."""
     seen: set[tuple[int, str]] = set()
     for batch in in_batches(list(dict.fromkeys(events)), MAX_IN_LIST // 2):
-        pairs = ",".join(["(?, ?)"] * len(batch))
+        pairs = value_rows(len(batch), 2)
         # CROSS JOIN keeps the pairs outside: one look-up in carrier_event_once each (a
         # row-value IN would scan the whole timeline table).
         seen.update(

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from ..domain.times import to_stored
-from .db import MAX_IN_LIST, Database, Row, in_batches, placeholders
+from .db import MAX_IN_LIST, Database, Row, in_batches, placeholders, value_rows
 
 
 async def due_jobs(db: Database, now: datetime, limit: int) -> list[Row]:
@@ -62,7 +62,7 @@ def schedule_polls(
     """
     slow_states = list(slow)
     for batch in in_batches(when, MAX_IN_LIST // 3):
-        rows = ",".join(["(?, ?, ?)"] * len(batch))
+        rows = value_rows(len(batch), 3)
         conn.execute(
             f"""UPDATE orders SET next_poll_at = CASE
                     WHEN shipping IN ('delivered', 'returned') THEN NULL
