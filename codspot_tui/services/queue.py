@@ -19,7 +19,7 @@ from ..domain.models import Actor, Order
 from ..domain.statuses import QUEUE_STATUSES, Confirmation
 from ..domain.times import to_stored
 from ..settings import Settings
-from ..store.db import Database
+from ..store.db import Database, placeholders
 from ..store.orders import fetch_order_rows, item_rows, order_from_row, order_with
 from .claims import refuse_if_claimed_by_other
 from .clock import Clock, system_clock
@@ -200,7 +200,7 @@ def _tier_ids(
         clauses.append("(assigned_to IS NULL OR assigned_to <> ?)")
         params.append(agent)
     if skip:
-        clauses.append(f"id NOT IN ({','.join('?' * len(skip))})")
+        clauses.append(f"id NOT IN ({placeholders(skip)})")
         params.extend(skip)
     sql = f"SELECT id FROM orders WHERE {' AND '.join(clauses)} ORDER BY {tier.order_by} LIMIT ?"
     params.append(limit)

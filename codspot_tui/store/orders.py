@@ -158,10 +158,10 @@ async def orders_page(
     clauses: list[str] = []
     params: list[Any] = []
     if where.confirmation:
-        clauses.append(f"o.confirmation IN ({','.join('?' * len(where.confirmation))})")
+        clauses.append(f"o.confirmation IN ({placeholders(where.confirmation)})")
         params.extend(sorted(where.confirmation))
     if where.shipping:
-        clauses.append(f"o.shipping IN ({','.join('?' * len(where.shipping))})")
+        clauses.append(f"o.shipping IN ({placeholders(where.shipping)})")
         params.extend(sorted(where.shipping))
     if where.delivery:
         clauses.append("o.delivery = ?")

@@ -77,7 +77,7 @@ def poll_now(conn: sqlite3.Connection, now: str, order_ids: Sequence[int] | None
     elif not order_ids:
         return 0
     else:
-        scope = f" AND id IN ({','.join('?' * len(order_ids))})"
+        scope = f" AND id IN ({placeholders(order_ids)})"
         params.extend(order_ids)
     # Already due: the index of due parcels finds these without a scan.
     due = conn.execute(
