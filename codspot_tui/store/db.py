@@ -136,7 +136,7 @@ class Database:
             mode = await self.read(configure)  # one hop to the database thread, not five
         except sqlite3.DatabaseError as error:
             raise DatabaseError(f"{self.path} is not a codspot database ({error})") from None
-        if str(mode).lower() != "wal":
+        if mode.lower() != "wal":
             raise DatabaseError(f"can't use write-ahead logging on {self.path} (got {mode})")
 
     async def _migrate(self) -> None:
