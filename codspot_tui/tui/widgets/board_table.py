@@ -13,7 +13,7 @@ the theme by the caller (and again when the theme changes).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from rich.cells import cell_len, set_cell_size
@@ -128,10 +128,6 @@ class BoardTable(ScrollView, can_focus=True):
         self._resize_rows()
 
     # Rows ---------------------------------------------------------------------------------
-
-    @property
-    def rows(self) -> Mapping[str, tuple[Text, ...]]:
-        return self._cells
 
     @property
     def row_count(self) -> int:
