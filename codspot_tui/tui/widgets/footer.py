@@ -89,10 +89,11 @@ class KeysFooter(Widget):
         self._spans = []
         for key in self._keys:
             label = self._label(key)
-            width = cell_len(label.plain)
-            if cell_len(line.plain) + width > room:
+            start = cell_len(line.plain)
+            end = start + cell_len(label.plain)
+            if end > room:
                 break
-            self._spans.append((cell_len(line.plain), cell_len(line.plain) + width, key.key))
+            self._spans.append((start, end, key.key))
             line.append_text(label)
         if self._palette is not None:
             line.pad_right(self.size.width - cell_len(line.plain) - cell_len(palette.plain) - 1)
