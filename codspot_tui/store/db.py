@@ -213,20 +213,17 @@ class Database:
             raise _as_codspot_error(error, self.busy_timeout_ms) from None
         return result
 
-    # Reads outside a transaction: each statement sees one consistent snapshot.
+    # Reads outside a transaction: each statement sees one consistent snapshot. One hop to
+    # the database thread each, where aiosqlite's cursor takes three (execute, fetch, close):
+    # behind a busy writer every hop waits its turn, and the carrier worker's lanes wait
+    # for their next page of due parcels.
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        try:
-            async with self.conn.execute(sql, params) as cursor:
-                return list(await cursor.fetchall())
-        except sqlite3.OperationalError as error:
-            raise _as_codspot_error(error, self.busy_timeout_ms) from None
+        rows: list[Row] = await self.read(lambda conn: conn.execute(sql, params).fetchall())
+        return rows
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        try:
-            async with self.conn.execute(sql, params) as cursor:
-                return await cursor.fetchone()
-        except sqlite3.OperationalError as error:
-            raise _as_codspot_error(error, self.busy_timeout_ms) from None
+        row: Row | None = await self.read(lambda conn: conn.execute(sql, params).fetchone())
+        return row
 
     async def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = await self.fetchone(sql, params)
