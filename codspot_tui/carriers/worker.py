@@ -307,7 +307,7 @@ class _Applier:
             try:
                 summary = await self.parcels.apply_news(
                     self.carrier,
-                    [parcel for batch in group for parcel in batch.polled],
+                    [parcel.order_id for batch in group for parcel in batch.polled],
                     [item for batch in group for item in batch.news],
                     [parcel for batch in group for parcel in batch.unknown],
                 )

@@ -218,12 +218,19 @@ class ParcelService:
     async def apply_news(
         self,
         carrier: str,
-        polled: Sequence[DueParcel],
+        polled: Sequence[int],
         news: Sequence[CarrierNews],
         unknown: Sequence[DueParcel] = (),
+        *,
+        now: datetime | None = None,
     ) -> BatchSummary:
-        """One carrier batch, one transaction: moves, timeline notes, schedule, health."""
-        now = self.clock()
+        """One carrier batch, one transaction: moves, timeline notes, schedule, health.
+
+        `polled` are the order ids of the parcels the carrier answered for (by id alone: the
+        carrier writer is sent ten thousand a cycle); `now` is the worker's clock when the
+        writer, another process, applies the batch.
+        """
+        now = now or self.clock()
         actor = Actor.carrier(carrier)
         moves = [
             Move(
@@ -257,7 +264,7 @@ class ParcelService:
                     note=item.note,
                 )
             times = self._poll_times(carrier, now, len(polled))
-            schedule = [(p.order_id, *when) for p, when in zip(polled, times, strict=True)]
+            schedule = [(order_id, *when) for order_id, when in zip(polled, times, strict=True)]
             # A parcel the carrier does not know: ask again, slowly, and say so.
             slowly = to_stored(now + self._interval(carrier) * SLOW_FACTOR)
             schedule += [(p.order_id, slowly, slowly) for p in unknown]
