@@ -9,8 +9,9 @@ Three processes, so that each side has a core of its own (the machine has at lea
   adapter's, doing nothing with the answers, which are those of the worker's one-step
   cycle (the journeys one step past the start);
 - the worker: `CarrierWorker.poll()` end to end (HTTP, JSON, mapping, SQLite), over a
-  database of N confirmed, synced sandbox orders. Its peak memory is the process's
-  `ru_maxrss` (whole process: interpreter, libraries, SQLite cache), next to the same figure
+  database of N confirmed, synced sandbox orders, with its carrier writer process as
+  `codspot worker` runs it. Its peak memory is the two processes' `ru_maxrss` added up
+  (whole processes: interpreter, libraries, SQLite cache), next to the worker's own figure
   taken before the first poll.
 
 The worker runs three cycles, each timed on its own:
@@ -50,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 
 from codspot_tui.carriers.sandbox import SandboxClient  # noqa: E402
 from codspot_tui.carriers.worker import CarrierWorker  # noqa: E402
+from codspot_tui.carriers.writer import WriterProcess  # noqa: E402
 from codspot_tui.domain.models import Actor  # noqa: E402
 from codspot_tui.domain.statuses import Role  # noqa: E402
 from codspot_tui.domain.times import to_stored  # noqa: E402
@@ -82,8 +84,8 @@ def carrier_settings(url: str) -> CarrierSettings:
     )
 
 
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+def rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024  # KiB on Linux
 
 
 # The sandbox carrier -------------------------------------------------------------------------
@@ -214,8 +216,12 @@ def work(url: str, db: Path) -> None:
         clock = BenchClock()
         settings = Settings(carriers={"sandbox": carrier_settings(url)})
         services = await Services.open(db, settings, clock=clock)
+        writer = WriterProcess(db, settings)
+        await writer.start()  # as `codspot worker` has it running after its first poll
         worker = CarrierWorker(
-            services.parcels, {"sandbox": SandboxClient(settings.carriers["sandbox"])}
+            services.parcels,
+            {"sandbox": SandboxClient(settings.carriers["sandbox"])},
+            writer=writer,
         )
         stop = asyncio.Event()
         report: dict[str, Any] = {"rss_before_mb": rss_mb(), "cycles": {}}
@@ -245,8 +251,10 @@ def work(url: str, db: Path) -> None:
             report["shipping"] = {row[0]: row[1] for row in rows}
         finally:
             await worker.close()
+            await writer.aclose()
             await services.close()
         report["rss_peak_mb"] = rss_mb()
+        report["writer_rss_peak_mb"] = rss_mb(resource.RUSAGE_CHILDREN)  # the writer, exited
         return report
 
     print(json.dumps(asyncio.run(main())), flush=True)
@@ -361,9 +369,11 @@ def run(parcels: int, rounds: int, data_dir: Path) -> bool:
             + f"  = {ratios[name]:.0%} of bare"
         )
     print(f"statuses after:   {workers[-1]['shipping']}")
-    peak = max(worker["rss_peak_mb"] for worker in workers)
+    peak = max(worker["rss_peak_mb"] + worker["writer_rss_peak_mb"] for worker in workers)
     print(
-        f"worker memory:    peak {peak:.1f} MB RSS (ru_maxrss of the worker process;"
+        f"worker memory:    peak {peak:.1f} MB RSS (ru_maxrss of the worker,"
+        f" {max(worker['rss_peak_mb'] for worker in workers):.1f} MB, and of its writer,"
+        f" {max(worker['writer_rss_peak_mb'] for worker in workers):.1f} MB;"
         f" {workers[-1]['rss_before_mb']:.1f} MB before the first poll)"
     )
     speed_ok = ratios["one step"] >= RATIO_TARGET

@@ -92,12 +92,16 @@ def worker(session: Session, once: bool) -> None:
     """Create parcels for confirmed orders and follow every parcel (headless)."""
     from .carriers.registry import build_carriers
     from .carriers.worker import CarrierWorker
+    from .carriers.writer import WriterProcess
 
     configure_logging()
 
     async def life() -> None:
         services = await Services.open(session.db_path, session.settings)
-        runner = CarrierWorker(services.parcels, build_carriers(session.settings))
+        # What the carriers bring is written by a process of its own: HTTP and SQLite then
+        # run side by side instead of taking turns in this one.
+        writer = WriterProcess(session.db_path, session.settings)
+        runner = CarrierWorker(services.parcels, build_carriers(session.settings), writer=writer)
         try:
             if once:
                 await runner.run_once()
@@ -105,6 +109,7 @@ def worker(session: Session, once: bool) -> None:
                 await run_until_signalled(runner)
         finally:
             await runner.close()
+            await writer.aclose()
             await services.close()
 
     asyncio.run(life())

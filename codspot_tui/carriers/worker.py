@@ -13,14 +13,15 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from ..domain.errors import DatabaseError
 from ..domain.statuses import Shipping
 from ..domain.text import printable
-from ..services.parcels import CarrierNews, DueParcel, ParcelJob, ParcelService
+from ..services.parcels import BatchSummary, CarrierNews, DueParcel, ParcelJob, ParcelService
 from .base import (
     Carrier,
     CarrierAuthFailed,
@@ -66,6 +67,21 @@ class _Breaker:
         return pause
 
 
+class NewsWriter(Protocol):
+    """Applies a group of carrier news in one transaction: `ParcelService.apply_news` itself
+    (on this process's database thread), or the carrier writer's process."""
+
+    async def apply_news(
+        self,
+        carrier: str,
+        polled: Sequence[int],
+        news: Sequence[CarrierNews],
+        unknown: Sequence[DueParcel],
+        *,
+        now: datetime,
+    ) -> BatchSummary: ...
+
+
 class CarrierWorker:
     def __init__(
         self,
@@ -74,11 +90,13 @@ class CarrierWorker:
         *,
         tick: float = 1.0,
         jobs_per_round: int = 200,
+        writer: NewsWriter | None = None,
     ) -> None:
         self.parcels = parcels
         self.carriers = carriers
         self.tick = tick
         self.jobs_per_round = jobs_per_round
+        self.writer: NewsWriter = writer or parcels
         self.breakers = {name: _Breaker() for name in carriers}
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -180,7 +198,7 @@ class CarrierWorker:
         carrier = self.carriers[name]
         breaker = self.breakers[name]
         due = _DueBatches(self.parcels, name, max(1, carrier.batch_size), self.parcels.clock())
-        applier = _Applier(self.parcels, name)
+        applier = _Applier(self.writer, name, self.parcels.clock)
 
         async def lane() -> int:
             polled = 0
@@ -275,28 +293,29 @@ class _Applier:
     and are asked again. A failed write stops the lanes (their next hand-over raises it).
     """
 
-    def __init__(self, parcels: ParcelService, carrier: str) -> None:
-        self.parcels = parcels
+    def __init__(self, writer: NewsWriter, carrier: str, clock: Callable[[], datetime]) -> None:
+        self.writer = writer
         self.carrier = carrier
+        self.clock = clock
         self.waiting: list[_Tracked] = []
         self.room = asyncio.Semaphore(WAITING_BATCHES)
-        self.writer: asyncio.Task[None] | None = None
+        self.writing: asyncio.Task[None] | None = None
 
     async def hand_over(self, tracked: _Tracked) -> None:
         await self.room.acquire()
         self._raise_failure()
         self.waiting.append(tracked)
-        if self.writer is None or self.writer.done():
-            self.writer = asyncio.create_task(self._write_waiting())
+        if self.writing is None or self.writing.done():
+            self.writing = asyncio.create_task(self._write_waiting())
 
     async def finish(self) -> None:
         """Return once everything handed over is written (or raise why it was not)."""
-        if self.writer is not None:
-            await self.writer
+        if self.writing is not None:
+            await self.writing
 
     def _raise_failure(self) -> None:
-        if self.writer is not None and self.writer.done() and not self.writer.cancelled():
-            failure = self.writer.exception()
+        if self.writing is not None and self.writing.done() and not self.writing.cancelled():
+            failure = self.writing.exception()
             if failure is not None:
                 self.room.release()
                 raise failure
@@ -305,11 +324,12 @@ class _Applier:
         while self.waiting:
             group, self.waiting = self.waiting, []
             try:
-                summary = await self.parcels.apply_news(
+                summary = await self.writer.apply_news(
                     self.carrier,
                     [parcel.order_id for batch in group for parcel in batch.polled],
                     [item for batch in group for item in batch.news],
                     [parcel for batch in group for parcel in batch.unknown],
+                    now=self.clock(),
                 )
             finally:
                 for _ in group:

@@ -24,7 +24,7 @@ from aiohttp import web
 
 from codspot_tui.carriers.sandbox import SandboxClient
 from codspot_tui.carriers.vocabulary import SANDBOX
-from codspot_tui.carriers.worker import CarrierWorker
+from codspot_tui.carriers.worker import CarrierWorker, NewsWriter
 from codspot_tui.domain.models import Actor
 from codspot_tui.domain.rules import CARRIER_SHIPPING_MOVES
 from codspot_tui.domain.statuses import Confirmation, Role, Shipping, StatusKind
@@ -109,9 +109,13 @@ class SandboxServer:
     def settings(self, **overrides: Any) -> CarrierSettings:
         return carrier_settings(self.url, **overrides)
 
-    def worker(self, services: Services, **overrides: Any) -> CarrierWorker:
+    def worker(
+        self, services: Services, writer: NewsWriter | None = None, **overrides: Any
+    ) -> CarrierWorker:
         return CarrierWorker(
-            services.parcels, {"sandbox": SandboxClient(self.settings(**overrides))}
+            services.parcels,
+            {"sandbox": SandboxClient(self.settings(**overrides))},
+            writer=writer,
         )
 
 

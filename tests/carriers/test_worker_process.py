@@ -130,6 +130,19 @@ def _count(db: Path, sql: str) -> int:
         conn.close()
 
 
+def _writers(db: Path) -> set[int]:
+    """The carrier writer processes at work on `db`."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:  # not a process, or it just ended
+            continue
+        if b"codspot_tui.carriers.writer" in argv and str(db).encode() in argv:
+            found.add(int(entry.name))
+    return found
+
+
 def test_worker_killed_mid_batch_restarts_cleanly(tmp_path: Path, sandbox_process: str) -> None:
     db, config, log = tmp_path / "shop.db", tmp_path / "config.toml", tmp_path / "worker.log"
     config.write_text(
@@ -157,8 +170,11 @@ timeout = 5
     second = Worker(db, config, log)
     _wait_for("every parcel", lambda: _count(db, synced) == ORDERS, 30)
     _wait_for("journeys", lambda: _count(db, carrier_events) >= 100, 30)
+    assert _writers(db), "the worker writes what it polled through its writer process"
     second.process.send_signal(signal.SIGKILL)
     assert second.process.wait(5) == -signal.SIGKILL
+    # Its writer sees the pipe close: it ends the transaction in hand and exits.
+    _wait_for("the killed worker's writer to exit", lambda: not _writers(db), 10)
 
     third = Worker(db, config, log)
     moved = _count(db, carrier_events)
@@ -167,6 +183,7 @@ timeout = 5
     stopped = time.monotonic()
     assert third.process.wait(8) == 0
     assert time.monotonic() - stopped < 6.0
+    assert not _writers(db)
     output = log.read_text()
     assert "Traceback" not in output and output.count("worker started") == 3
     assert "worker stopped" in output

@@ -1,0 +1,203 @@
+"""The carrier writer process: what `codspot worker` writes carrier news through.
+
+It must write exactly what the worker's own thread would, on the worker's clock; pass the
+services' errors back as they are; and never leave a group half-answered when it dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from conftest import FrozenClock, Shop
+
+from codspot_tui.carriers.writer import WriterProcess
+from codspot_tui.domain.errors import DatabaseError
+from codspot_tui.domain.statuses import Shipping
+from codspot_tui.domain.times import from_stored
+from codspot_tui.services.bundle import Services
+from codspot_tui.services.parcels import CarrierNews
+
+from .conftest import (
+    POLL_INTERVAL,
+    SandboxServer,
+    assert_invariants,
+    created_parcels,
+    expected_journey,
+    health_of,
+    make_due,
+    order_row,
+)
+
+
+@pytest.fixture
+async def writer(services: Services) -> AsyncIterator[WriterProcess]:
+    process = WriterProcess(services.db.path, services.settings)
+    yield process
+    await process.aclose()
+
+
+async def test_journeys_come_back_through_the_writer_on_the_workers_clock(
+    services: Services,
+    shop: Shop,
+    sandbox: SandboxServer,
+    clock: FrozenClock,
+    writer: WriterProcess,
+) -> None:
+    worker = sandbox.worker(services, writer)
+    try:
+        parcels = await created_parcels(services, shop, worker, 12)
+        for _ in range(12):  # 12 polls, 4 simulated hours apart: most journeys end
+            sandbox.advance(hours=4)
+            make_due(clock)
+            await worker.run_once()
+            for order_id, tracking in parcels.items():
+                row = await order_row(services, order_id)
+                expected, _ = expected_journey(sandbox.sim, tracking, sandbox.clock.now)
+                assert row["shipping"] == expected, row["ref"]
+                if row["next_poll_at"] is not None:
+                    # Scheduled from the worker's (frozen) clock, not the writer's own.
+                    wait = from_stored(row["next_poll_at"]) - clock.now
+                    assert timedelta(seconds=0.9 * POLL_INTERVAL) <= wait, row
+                    assert wait <= timedelta(seconds=1.1 * POLL_INTERVAL * 6), row
+    finally:
+        await worker.close()
+    for order_id, tracking in parcels.items():
+        _, applied_ids = expected_journey(sandbox.sim, tracking, sandbox.clock.now)
+        events = await services.db.fetchall(
+            """SELECT carrier_event_id FROM status_events
+               WHERE order_id = ? AND source = 'carrier' AND ignored = 0 ORDER BY id""",
+            (order_id,),
+        )
+        assert [e["carrier_event_id"] for e in events] == applied_ids
+    assert (await health_of(services)).last_success_at == clock.now
+    await assert_invariants(services)
+
+
+def _news(order_id: int, event: str, clock: FrozenClock) -> CarrierNews:
+    return CarrierNews(order_id, event, "picked_up", clock.now, Shipping.SHIPPED, True, "")
+
+
+async def _parcel(services: Services, shop: Shop, sandbox: SandboxServer) -> int:
+    worker = sandbox.worker(services)
+    try:
+        (order_id,) = await created_parcels(services, shop, worker, 1)
+    finally:
+        await worker.close()
+    return order_id
+
+
+async def test_a_busy_database_reaches_the_worker_as_it_is_and_the_writer_goes_on(
+    services: Services, shop: Shop, sandbox: SandboxServer, clock: FrozenClock
+) -> None:
+    order_id = await _parcel(services, shop, sandbox)
+    quick = WriterProcess(services.db.path, replace(services.settings, busy_timeout_ms=100))
+    try:
+        await quick.start()
+        holder = sqlite3.connect(services.db.path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        try:
+            with pytest.raises(DatabaseError, match="the database is busy"):
+                await quick.apply_news(
+                    "sandbox", [], [_news(order_id, "e1", clock)], [], now=clock.now
+                )
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert (await order_row(services, order_id))["shipping"] == "created"
+        summary = await quick.apply_news(
+            "sandbox", [], [_news(order_id, "e1", clock)], [], now=clock.now
+        )
+        assert summary.applied == 1
+        assert (await order_row(services, order_id))["shipping"] == "shipped"
+    finally:
+        await quick.aclose()
+
+
+async def test_a_writer_killed_mid_group_fails_that_group_then_starts_again(
+    services: Services,
+    shop: Shop,
+    sandbox: SandboxServer,
+    clock: FrozenClock,
+    writer: WriterProcess,
+) -> None:
+    order_id = await _parcel(services, shop, sandbox)
+    await writer.start()
+    first = writer._process
+    assert first is not None
+    holder = sqlite3.connect(services.db.path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # the writer waits for the lock, mid-group
+    try:
+        group = asyncio.create_task(
+            writer.apply_news("sandbox", [], [_news(order_id, "e1", clock)], [], now=clock.now)
+        )
+        await asyncio.sleep(0.5)
+        first.kill()
+        with pytest.raises(DatabaseError, match=r"the carrier writer stopped \(exit -9\)"):
+            await group
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert (await order_row(services, order_id))["shipping"] == "created"  # nothing half-done
+
+    summary = await writer.apply_news(
+        "sandbox", [], [_news(order_id, "e1", clock)], [], now=clock.now
+    )
+    assert summary.applied == 1
+    assert writer._process is not None and writer._process.pid != first.pid
+
+
+async def test_a_group_given_up_mid_exchange_never_answers_for_the_next(
+    services: Services,
+    shop: Shop,
+    sandbox: SandboxServer,
+    clock: FrozenClock,
+    writer: WriterProcess,
+) -> None:
+    order_id = await _parcel(services, shop, sandbox)
+    await writer.start()
+    first = writer._process
+    assert first is not None
+    holder = sqlite3.connect(services.db.path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        group = asyncio.create_task(
+            writer.apply_news("sandbox", [], [_news(order_id, "e1", clock)], [], now=clock.now)
+        )
+        await asyncio.sleep(0.3)
+        group.cancel()  # the worker stopping, say
+        with pytest.raises(asyncio.CancelledError):
+            await group
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    # The next group gets its own answer (nothing moves: that event is known by then).
+    assert await asyncio.wait_for(first.wait(), 10) == 0  # it finished its group and left
+    summary = await writer.apply_news(
+        "sandbox", [], [_news(order_id, "e1", clock)], [], now=clock.now
+    )
+    assert (summary.applied, summary.refused) == (0, 0)
+    assert (await order_row(services, order_id))["shipping"] == "shipped"
+
+
+async def test_closing_lets_the_writer_exit_by_itself(
+    services: Services, writer: WriterProcess
+) -> None:
+    await writer.start()
+    process = writer._process
+    assert process is not None
+    await writer.aclose()
+    assert process.returncode == 0
+    await writer.aclose()  # twice is harmless
+
+
+async def test_a_writer_that_cannot_open_the_database_says_why(services: Services) -> None:
+    missing = services.db.path.with_name("nowhere.db")
+    lost = WriterProcess(missing, services.settings)
+    with pytest.raises(DatabaseError, match="no database at"):
+        await lost.start()
+    await lost.aclose()
