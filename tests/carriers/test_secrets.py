@@ -112,6 +112,20 @@ async def test_timeouts_and_refused_connections_never_carry_secrets(kind: str) -
     _no_secret_in(*said, *refused)
 
 
+async def test_the_default_sandbox_token_does_not_blank_the_carriers_name() -> None:
+    # With no settings file the carrier `sandbox` has the token `sandbox`: a name, not a secret.
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    default = SandboxClient(CarrierSettings("sandbox", "sandbox", closed, {"token": "sandbox"}))
+    try:
+        with pytest.raises(CarrierError) as caught:
+            await default.create_parcel(PARCEL)
+    finally:
+        await default.aclose()
+    assert str(caught.value) == "sandbox: create parcel failed: ConnectError"
+
+
 async def test_worker_logs_health_and_database_hold_no_secret(
     services: Services,
     shop: Shop,
