@@ -46,6 +46,12 @@ class WriterProcess:
         self._process: asyncio.subprocess.Process | None = None
         self._lock = asyncio.Lock()  # one group at a time, as on the worker's own thread
 
+    @property
+    def pid(self) -> int | None:
+        """The writer's process id while it runs (to watch it: the benchmark reads its CPU)."""
+        process = self._process
+        return process.pid if process is not None and process.returncode is None else None
+
     async def start(self) -> None:
         """Start the writer now rather than with the first group (it takes a moment)."""
         async with self._lock:
