@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import FrozenClock, Shop
@@ -20,7 +23,7 @@ from codspot_tui.domain.errors import DatabaseError
 from codspot_tui.domain.statuses import Shipping
 from codspot_tui.domain.times import from_stored
 from codspot_tui.services.bundle import Services
-from codspot_tui.services.parcels import CarrierNews
+from codspot_tui.services.parcels import BatchSummary, CarrierNews
 
 from .conftest import (
     POLL_INTERVAL,
@@ -78,8 +81,24 @@ async def test_journeys_come_back_through_the_writer_on_the_workers_clock(
     await assert_invariants(services)
 
 
-def _news(order_id: int, event: str, clock: FrozenClock) -> CarrierNews:
-    return CarrierNews(order_id, event, "picked_up", clock.now, Shipping.SHIPPED, True, "")
+def _picked_up(
+    writer: WriterProcess, order_id: int, clock: FrozenClock
+) -> Coroutine[Any, Any, BatchSummary]:
+    """One group of one piece of news: the carrier picked the parcel up."""
+    news = CarrierNews(order_id, "e1", "picked_up", clock.now, Shipping.SHIPPED, True, "")
+    return writer.apply_news("sandbox", [], [news], [], now=clock.now)
+
+
+@contextmanager
+def _write_lock_held(db_path: Path) -> Iterator[None]:
+    """Another process's transaction holds the database's write lock meanwhile."""
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
 
 
 async def _parcel(services: Services, shop: Shop, sandbox: SandboxServer) -> int:
@@ -98,22 +117,16 @@ async def test_a_busy_database_reaches_the_worker_as_it_is_and_the_writer_goes_o
     quick = WriterProcess(services.db.path, replace(services.settings, busy_timeout_ms=100))
     try:
         await quick.start()
-        holder = sqlite3.connect(services.db.path, isolation_level=None)
-        holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
-        try:
-            with pytest.raises(DatabaseError, match="the database is busy"):
-                await quick.apply_news(
-                    "sandbox", [], [_news(order_id, "e1", clock)], [], now=clock.now
-                )
-        finally:
-            holder.execute("ROLLBACK")
-            holder.close()
+        started = quick.pid
+        with (
+            _write_lock_held(services.db.path),
+            pytest.raises(DatabaseError, match="the database is busy"),
+        ):
+            await _picked_up(quick, order_id, clock)
         assert (await order_row(services, order_id))["shipping"] == "created"
-        summary = await quick.apply_news(
-            "sandbox", [], [_news(order_id, "e1", clock)], [], now=clock.now
-        )
-        assert summary.applied == 1
+        assert (await _picked_up(quick, order_id, clock)).applied == 1
         assert (await order_row(services, order_id))["shipping"] == "shipped"
+        assert quick.pid == started  # the same writer went on
     finally:
         await quick.aclose()
 
@@ -129,26 +142,16 @@ async def test_a_writer_killed_mid_group_fails_that_group_then_starts_again(
     await writer.start()
     first = writer._process
     assert first is not None
-    holder = sqlite3.connect(services.db.path, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")  # the writer waits for the lock, mid-group
-    try:
-        group = asyncio.create_task(
-            writer.apply_news("sandbox", [], [_news(order_id, "e1", clock)], [], now=clock.now)
-        )
+    with _write_lock_held(services.db.path):  # the writer waits for it, mid-group
+        group = asyncio.create_task(_picked_up(writer, order_id, clock))
         await asyncio.sleep(0.5)
         first.kill()
         with pytest.raises(DatabaseError, match=r"the carrier writer stopped \(exit -9\)"):
             await group
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
     assert (await order_row(services, order_id))["shipping"] == "created"  # nothing half-done
 
-    summary = await writer.apply_news(
-        "sandbox", [], [_news(order_id, "e1", clock)], [], now=clock.now
-    )
-    assert summary.applied == 1
-    assert writer._process is not None and writer._process.pid != first.pid
+    assert (await _picked_up(writer, order_id, clock)).applied == 1
+    assert writer.pid not in (None, first.pid)
 
 
 async def test_a_group_given_up_mid_exchange_never_answers_for_the_next(
@@ -162,24 +165,15 @@ async def test_a_group_given_up_mid_exchange_never_answers_for_the_next(
     await writer.start()
     first = writer._process
     assert first is not None
-    holder = sqlite3.connect(services.db.path, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
-    try:
-        group = asyncio.create_task(
-            writer.apply_news("sandbox", [], [_news(order_id, "e1", clock)], [], now=clock.now)
-        )
+    with _write_lock_held(services.db.path):
+        group = asyncio.create_task(_picked_up(writer, order_id, clock))
         await asyncio.sleep(0.3)
         group.cancel()  # the worker stopping, say
         with pytest.raises(asyncio.CancelledError):
             await group
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
-    # The next group gets its own answer (nothing moves: that event is known by then).
     assert await asyncio.wait_for(first.wait(), 10) == 0  # it finished its group and left
-    summary = await writer.apply_news(
-        "sandbox", [], [_news(order_id, "e1", clock)], [], now=clock.now
-    )
+    # The next group gets its own answer: nothing moves, that event is known by then.
+    summary = await _picked_up(writer, order_id, clock)
     assert (summary.applied, summary.refused) == (0, 0)
     assert (await order_row(services, order_id))["shipping"] == "shipped"
 
