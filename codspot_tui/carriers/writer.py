@@ -194,7 +194,9 @@ async def _serve(db_path: Path, inbox: IO[bytes], outbox: IO[bytes]) -> None:
 def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    asyncio.run(_serve(Path(sys.argv[1]), sys.stdin.buffer, sys.stdout.buffer))
+    outbox = sys.stdout.buffer
+    sys.stdout = sys.stderr  # a stray print must not land in the middle of a frame
+    asyncio.run(_serve(Path(sys.argv[1]), sys.stdin.buffer, outbox))
 
 
 if __name__ == "__main__":
