@@ -2,7 +2,7 @@
 
     python benchmarks/bench_carriers.py [--parcels 10000] [--rounds 3] [--data-dir DIR]
 
-Three processes, so that each side has a core of its own (the machine has at least two):
+Three sides, each in processes of its own (the bare loop and the worker take turns):
 - the sandbox carrier (`SandboxSimulation`, aiohttp), preloaded with N parcels caught at
   random points of their journeys, its rate limit raised out of the way;
 - the bare loop: the same GET requests (batches of 50) with an httpx client shaped like the
