@@ -196,7 +196,12 @@ def main() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     outbox = sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must not land in the middle of a frame
-    asyncio.run(_serve(Path(sys.argv[1]), sys.stdin.buffer, outbox))
+    try:
+        asyncio.run(_serve(Path(sys.argv[1]), sys.stdin.buffer, outbox))
+    except BrokenPipeError:
+        # The worker went away (killed) while its answer was on the way: the group is
+        # committed and nobody is listening. Quietly, also for the flush at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), outbox.fileno())
 
 
 if __name__ == "__main__":

@@ -7,7 +7,11 @@ services' errors back as they are; and never leave a group half-answered when it
 from __future__ import annotations
 
 import asyncio
+import pickle
 import sqlite3
+import struct
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -176,6 +180,33 @@ async def test_a_group_given_up_mid_exchange_never_answers_for_the_next(
     summary = await _picked_up(writer, order_id, clock)
     assert (summary.applied, summary.refused) == (0, 0)
     assert (await order_row(services, order_id))["shipping"] == "shipped"
+
+
+async def test_a_writer_whose_worker_died_before_the_answer_exits_quietly(
+    services: Services, clock: FrozenClock
+) -> None:
+    writer = subprocess.Popen(
+        [sys.executable, "-m", "codspot_tui.carriers.writer", str(services.db.path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert writer.stdin is not None and writer.stdout is not None and writer.stderr is not None
+
+    def send(message: object) -> None:
+        data = pickle.dumps(message)
+        writer.stdin.write(struct.pack(">I", len(data)) + data)
+        writer.stdin.flush()
+
+    send(services.settings)
+    (size,) = struct.unpack(">I", writer.stdout.read(4))
+    assert pickle.loads(writer.stdout.read(size)) == (True, None)
+    with _write_lock_held(services.db.path):  # the answer cannot come before the worker dies
+        send(("sandbox", clock.now, [], [], []))
+        writer.stdout.close()  # the worker, killed: nobody reads the answer
+        writer.stdin.close()
+    assert writer.wait(10) == 0
+    assert writer.stderr.read() == b""  # nothing lands in the worker's log
 
 
 async def test_closing_lets_the_writer_exit_by_itself(
