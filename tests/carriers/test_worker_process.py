@@ -7,6 +7,7 @@ nothing is shared with the worker but HTTP and the database file.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -88,13 +89,13 @@ def sandbox_process(tmp_path: Path) -> Iterator[str]:
         process.wait(5)
 
 
-async def _build(db: Path) -> None:
+async def _build(db: Path, orders: int = ORDERS) -> None:
     services = await Services.open(db, Settings(), create=True)
     try:
         await services.agents.initialise("boss")
         shop = Shop(services, Actor.agent("boss", Role.ADMIN))
-        await shop.product("ARGAN", stock=10 * ORDERS)
-        order_ids = [await shop.order() for _ in range(ORDERS)]
+        await shop.product("ARGAN", stock=10 * orders)
+        order_ids = [await shop.order() for _ in range(orders)]
         await confirm(services, *order_ids)
     finally:
         await services.close()
@@ -108,15 +109,36 @@ async def _check(db: Path) -> None:
         await services.close()
 
 
+def _codspot(db: Path, config: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "codspot_tui", "--db", str(db), "--config", str(config), *args]
+
+
+def _env() -> dict[str, str]:
+    env = {**os.environ, "CODSPOT_AGENT": "boss"}
+    env.pop("CODSPOT_DB", None)
+    return env
+
+
+def _config(path: Path, url: str) -> Path:
+    path.write_text(
+        f"""[carriers.sandbox]
+kind = "sandbox"
+url = "{url}"
+token = "{TOKEN}"
+poll_interval = 1
+rate_per_second = 150
+timeout = 5
+"""
+    )
+    return path
+
+
 class Worker:
     def __init__(self, db: Path, config: Path, log: Path) -> None:
-        env = {**os.environ, "CODSPOT_AGENT": "boss"}
-        env.pop("CODSPOT_DB", None)
         self.log = log
-        command = ["-m", "codspot_tui", "--db", str(db), "--config", str(config), "worker"]
         self.process = subprocess.Popen(
-            [sys.executable, *command],
-            env=env,
+            _codspot(db, config, "worker"),
+            env=_env(),
             stdout=subprocess.DEVNULL,
             stderr=log.open("ab"),
         )
@@ -144,17 +166,8 @@ def _writers(db: Path) -> set[int]:
 
 
 def test_worker_killed_mid_batch_restarts_cleanly(tmp_path: Path, sandbox_process: str) -> None:
-    db, config, log = tmp_path / "shop.db", tmp_path / "config.toml", tmp_path / "worker.log"
-    config.write_text(
-        f"""[carriers.sandbox]
-kind = "sandbox"
-url = "{sandbox_process}"
-token = "{TOKEN}"
-poll_interval = 1
-rate_per_second = 150
-timeout = 5
-"""
-    )
+    db, log = tmp_path / "shop.db", tmp_path / "worker.log"
+    config = _config(tmp_path / "config.toml", sandbox_process)
     asyncio.run(_build(db))
     synced = "SELECT count(*) FROM orders WHERE sync = 'synced'"
     carrier_events = "SELECT count(*) FROM status_events WHERE source = 'carrier'"
@@ -206,6 +219,42 @@ timeout = 5
             unknown += answer.json()["unknown"]
     assert unknown == [f"SBX{SEED:02d}{ORDERS + 1:08d}"]
     assert set(trackings) == issued - set(unknown)
+    asyncio.run(_check(db))
+
+
+def test_worker_once_creates_parcels_then_brings_their_news_and_exits(
+    tmp_path: Path, sandbox_process: str
+) -> None:
+    db, config = tmp_path / "shop.db", _config(tmp_path / "config.toml", sandbox_process)
+    asyncio.run(_build(db, orders=30))
+
+    def once() -> None:
+        done = subprocess.run(
+            _codspot(db, config, "worker", "--once"),
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+        assert not _writers(db)  # the writer went with the worker
+
+    once()
+    assert _count(db, "SELECT count(*) FROM orders WHERE tracking IS NOT NULL") == 30
+    # The sandbox runs 5000 times faster than life: pickups come within seconds.
+    carrier_events = "SELECT count(*) FROM status_events WHERE source = 'carrier'"
+    _wait_for("a pickup polled by --once", lambda: once() or _count(db, carrier_events) > 0, 30)
+
+    status = subprocess.run(
+        _codspot(db, config, "carriers", "status", "--json"),
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    (sandbox,) = (c for c in json.loads(status.stdout) if c["carrier"] == "sandbox")
+    assert sandbox["last_success_at"] is not None
+    assert (sandbox["pending_sync"], sandbox["failed_sync"], sandbox["unmapped"]) == (0, 0, [])
     asyncio.run(_check(db))
 
 
