@@ -105,7 +105,9 @@ def _write_lock_held(db_path: Path) -> Iterator[None]:
         holder.close()
 
 
-async def _parcel(services: Services, shop: Shop, sandbox: SandboxServer) -> int:
+@pytest.fixture
+async def parcel(services: Services, shop: Shop, sandbox: SandboxServer) -> int:
+    """A confirmed sandbox order whose parcel exists at the carrier: its order id."""
     worker = sandbox.worker(services)
     try:
         (order_id,) = await created_parcels(services, shop, worker, 1)
@@ -114,10 +116,16 @@ async def _parcel(services: Services, shop: Shop, sandbox: SandboxServer) -> int
     return order_id
 
 
+async def _running(writer: WriterProcess) -> asyncio.subprocess.Process:
+    await writer.start()
+    assert writer._process is not None
+    return writer._process
+
+
 async def test_a_busy_database_reaches_the_worker_as_it_is_and_the_writer_goes_on(
-    services: Services, shop: Shop, sandbox: SandboxServer, clock: FrozenClock
+    services: Services, clock: FrozenClock, parcel: int
 ) -> None:
-    order_id = await _parcel(services, shop, sandbox)
+    order_id = parcel
     quick = WriterProcess(services.db.path, replace(services.settings, busy_timeout_ms=100))
     try:
         await quick.start()
@@ -136,16 +144,9 @@ async def test_a_busy_database_reaches_the_worker_as_it_is_and_the_writer_goes_o
 
 
 async def test_a_writer_killed_mid_group_fails_that_group_then_starts_again(
-    services: Services,
-    shop: Shop,
-    sandbox: SandboxServer,
-    clock: FrozenClock,
-    writer: WriterProcess,
+    services: Services, clock: FrozenClock, writer: WriterProcess, parcel: int
 ) -> None:
-    order_id = await _parcel(services, shop, sandbox)
-    await writer.start()
-    first = writer._process
-    assert first is not None
+    order_id, first = parcel, await _running(writer)
     with _write_lock_held(services.db.path):  # the writer waits for it, mid-group
         group = asyncio.create_task(_picked_up(writer, order_id, clock))
         await asyncio.sleep(0.5)
@@ -159,16 +160,9 @@ async def test_a_writer_killed_mid_group_fails_that_group_then_starts_again(
 
 
 async def test_a_group_given_up_mid_exchange_never_answers_for_the_next(
-    services: Services,
-    shop: Shop,
-    sandbox: SandboxServer,
-    clock: FrozenClock,
-    writer: WriterProcess,
+    services: Services, clock: FrozenClock, writer: WriterProcess, parcel: int
 ) -> None:
-    order_id = await _parcel(services, shop, sandbox)
-    await writer.start()
-    first = writer._process
-    assert first is not None
+    order_id, first = parcel, await _running(writer)
     with _write_lock_held(services.db.path):
         group = asyncio.create_task(_picked_up(writer, order_id, clock))
         await asyncio.sleep(0.3)
@@ -212,9 +206,7 @@ async def test_a_writer_whose_worker_died_before_the_answer_exits_quietly(
 async def test_closing_lets_the_writer_exit_by_itself(
     services: Services, writer: WriterProcess
 ) -> None:
-    await writer.start()
-    process = writer._process
-    assert process is not None
+    process = await _running(writer)
     await writer.aclose()
     assert process.returncode == 0
     await writer.aclose()  # twice is harmless
