@@ -140,13 +140,13 @@ class Database:
             raise DatabaseError(f"can't use write-ahead logging on {self.path} (got {mode})")
 
     async def _migrate(self) -> None:
-        current = int(await self._scalar("PRAGMA user_version"))
+        current = int(await self.scalar("PRAGMA user_version"))
         known = migrations()
         if current > known[-1][0]:
             raise DatabaseError(
                 f"{self.path} was made by a newer codspot (schema {current}); upgrade codspot"
             )
-        if current == 0 and await self._scalar(
+        if current == 0 and await self.scalar(
             "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'"
         ):
             raise DatabaseError(f"{self.path} is a SQLite file of something else, not codspot")
@@ -158,11 +158,6 @@ class Database:
                 for statement in _split_sql(sql):
                     await self.conn.execute(statement)
                 await self.conn.execute(f"PRAGMA user_version = {version}")
-
-    async def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        async with self.conn.execute(sql, params) as cursor:
-            row = await cursor.fetchone()
-        return None if row is None else row[0]
 
     async def close(self) -> None:
         await self.conn.close()
@@ -231,7 +226,7 @@ class Database:
 
     async def data_version(self) -> int:
         """Changes whenever another connection commits: the cheap way to notice their writes."""
-        return int(await self._scalar("PRAGMA data_version"))
+        return int(await self.scalar("PRAGMA data_version"))
 
 
 def _as_codspot_error(error: sqlite3.OperationalError, timeout_ms: int) -> CodspotError:
