@@ -90,11 +90,7 @@ class WriterProcess:
             if process is None or process.returncode is not None:
                 return
             _close_pipe(process)  # end of work: the writer exits
-            try:
-                await asyncio.wait_for(process.wait(), CLOSE_TIMEOUT)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+            await _ended(process)
 
     async def _running(self) -> asyncio.subprocess.Process:
         if self._process is not None and self._process.returncode is None:
@@ -125,9 +121,20 @@ class WriterProcess:
     async def _lost(self, process: asyncio.subprocess.Process) -> str:
         """Why the writer went away, in one line (its traceback, if any, is in the log)."""
         self._process = None
-        if process.returncode is None:  # the pipe broke under a writer still running
-            process.kill()
-        return f"the carrier writer stopped (exit {await process.wait()})"
+        return f"the carrier writer stopped (exit {await _ended(process)})"
+
+
+async def _ended(process: asyncio.subprocess.Process) -> int:
+    """The exit code of a writer on its way out; killed if it lingers past the timeout.
+
+    Never kill a writer that may already be dead: `kill` polls first, and that poll can reap
+    the child before asyncio's watcher does, which then reports exit 255 instead of its own.
+    """
+    try:
+        return await asyncio.wait_for(process.wait(), CLOSE_TIMEOUT)
+    except TimeoutError:
+        process.kill()
+        return await process.wait()
 
 
 def _close_pipe(process: asyncio.subprocess.Process) -> None:
