@@ -336,7 +336,7 @@ class _Applier:
                     self.room.release()
             if summary.applied or summary.unmapped:
                 log.info(
-                    "%s: %d parcels polled, %d moves, %d refused, %d unmapped",
+                    "%s: polled %d, moved %d, refused %d, unmapped %d",
                     self.carrier,
                     sum(len(batch.polled) + len(batch.unknown) for batch in group),
                     summary.applied,
