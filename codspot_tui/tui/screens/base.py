@@ -3,7 +3,7 @@ reloading what it shows when the data changes (only the screen on show is told).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol, cast
 
 from textual import events, on
 from textual.screen import Screen
@@ -13,8 +13,16 @@ from ...domain.models import Actor
 from ...services.bundle import Services
 from ..messages import DataChanged
 
-if TYPE_CHECKING:
-    from ..app import CodspotApp
+
+class Dashboard(Protocol):
+    """What the screens need of the app that shows them (the app is `CodspotApp`)."""
+
+    services: Services
+    actor: Actor
+
+    def report(self, error: BaseException) -> None: ...
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None: ...
 
 
 class CodspotScreen(Screen[None]):
@@ -32,8 +40,8 @@ class CodspotScreen(Screen[None]):
         self._css_update_count = self.app._css_update_count
 
     @property
-    def codspot(self) -> CodspotApp:
-        return self.app  # type: ignore[return-value]
+    def codspot(self) -> Dashboard:
+        return cast(Dashboard, self.app)
 
     @property
     def services(self) -> Services:
