@@ -168,7 +168,9 @@ def _read(stream: IO[bytes]) -> Any | None:
 def _write(stream: IO[bytes], ok: bool, value: object) -> None:
     try:
         data = pickle.dumps((ok, value), pickle.HIGHEST_PROTOCOL)
-    except Exception:  # an error that does not pickle still reaches the worker, as text
+        if not ok:  # an error must load back too: one whose __init__ takes more does not
+            pickle.loads(data)
+    except Exception:  # an error that does not travel still reaches the worker, as text
         data = pickle.dumps((False, DatabaseError(str(value))), pickle.HIGHEST_PROTOCOL)
     stream.write(_LENGTH.pack(len(data)) + data)
     stream.flush()

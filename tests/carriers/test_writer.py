@@ -7,6 +7,7 @@ services' errors back as they are; and never leave a group half-answered when it
 from __future__ import annotations
 
 import asyncio
+import io
 import pickle
 import sqlite3
 import struct
@@ -22,7 +23,7 @@ from typing import Any
 import pytest
 from conftest import FrozenClock, Shop
 
-from codspot_tui.carriers.writer import WriterProcess
+from codspot_tui.carriers.writer import WriterProcess, _read, _write
 from codspot_tui.domain.errors import DatabaseError
 from codspot_tui.domain.statuses import Shipping
 from codspot_tui.domain.times import from_stored
@@ -218,3 +219,17 @@ async def test_a_writer_that_cannot_open_the_database_says_why(services: Service
     with pytest.raises(DatabaseError, match="no database at"):
         await lost.start()
     await lost.aclose()
+
+
+class _TwoPartError(Exception):
+    def __init__(self, what: str, where: str) -> None:
+        super().__init__(f"{what} at {where}")
+
+
+def test_an_error_that_would_not_load_in_the_worker_travels_as_its_text() -> None:
+    frame = io.BytesIO()
+    _write(frame, False, _TwoPartError("disk full", "/var"))
+    frame.seek(0)
+    ok, error = _read(frame)
+    assert not ok
+    assert isinstance(error, DatabaseError) and str(error) == "disk full at /var"
