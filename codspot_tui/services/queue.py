@@ -19,8 +19,9 @@ from ..domain.models import Actor, Order
 from ..domain.statuses import QUEUE_STATUSES, Confirmation
 from ..domain.times import to_stored
 from ..settings import Settings
-from ..store.db import Database, placeholders
+from ..store.db import Database
 from ..store.orders import fetch_order_rows, item_rows, order_from_row, order_with
+from ..store.sql import placeholders
 from .claims import refuse_if_claimed_by_other
 from .clock import Clock, system_clock
 

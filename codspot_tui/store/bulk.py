@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .sql import placeholders, value_rows
+
 # The staging tables: (name, columns, SQL for each column in the copy into the real table).
 # A staged value '' (text) or 0 (order id of a movement) means NULL.
 _ORDER_COLUMNS = (
@@ -150,8 +152,7 @@ def stage(conn: sqlite3.Connection, table: str, values: Sequence[object]) -> Non
 
 
 def _values_sql(table: str, columns: str, width: int, rows: int) -> str:
-    row = "(" + ", ".join("?" * width) + ")"
-    return f"INSERT INTO {table} ({columns}) VALUES " + ", ".join([row] * rows)
+    return f"INSERT INTO {table} ({columns}) VALUES {value_rows(rows, width)}"
 
 
 def close_stage(conn: sqlite3.Connection) -> None:
@@ -187,10 +188,10 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
 def drop_indexes(conn: sqlite3.Connection) -> list[str]:
     """Drop the indexes a big copy would fill in scattered order (`_SCATTERED_INDEXES`);
     their definitions, read back from the schema, for `create_indexes` after the copy."""
-    marks = ",".join("?" * len(_SCATTERED_INDEXES))
     found = conn.execute(
         f"""SELECT name, sql FROM sqlite_schema
-            WHERE type = 'index' AND sql IS NOT NULL AND name IN ({marks}) ORDER BY name""",
+            WHERE type = 'index' AND sql IS NOT NULL
+              AND name IN ({placeholders(_SCATTERED_INDEXES)}) ORDER BY name""",
         _SCATTERED_INDEXES,
     ).fetchall()
     for name, _ in found:

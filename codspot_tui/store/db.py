@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence, Sized
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
@@ -30,27 +30,6 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # figures of benchmarks/bench_core.py and bench_carriers.py stayed the same. Set on new files
 # only: an existing database keeps the page size it was made with.
 PAGE_SIZE = 16384
-
-
-# Values bound in one `IN (...)` list at the most: SQLite allows more, and lists this long
-# already cost one statement per few hundred rows.
-MAX_IN_LIST = 500
-
-
-def placeholders(values: Sized) -> str:
-    """`?,?,...`: one per value, for an `IN (...)` list."""
-    return ",".join("?" * len(values))
-
-
-def value_rows(count: int, width: int) -> str:
-    """`(?, ?),(?, ?),...`: `count` rows of `width` values, for a `VALUES` list."""
-    return ",".join(["(" + ", ".join("?" * width) + ")"] * count)
-
-
-def in_batches(values: Sequence[T], size: int = MAX_IN_LIST) -> Iterator[Sequence[T]]:
-    """`values` in slices small enough for one `IN (...)` each."""
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 def migrations() -> list[tuple[int, str]]:

@@ -7,7 +7,8 @@ from datetime import datetime
 
 from ..domain.statuses import IN_FLIGHT, Shipping
 from ..domain.times import to_stored
-from .db import Database, Row, placeholders
+from .db import Database, Row
+from .sql import placeholders
 
 # Shipped but not back yet: the goods are expected at the warehouse (DESIGN §1, Stock).
 EXPECTED_BACK: frozenset[Shipping] = frozenset({Shipping.IN_RETURN, Shipping.CANCELED})

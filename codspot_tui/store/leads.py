@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from .db import Database, in_batches, placeholders
+from .db import Database
 from .orders import OPEN_ORDER_SQL
+from .sql import in_batches, placeholders
 
 _STAGE_SCHEMA = """
     CREATE TABLE rows (

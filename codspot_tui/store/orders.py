@@ -11,7 +11,8 @@ from typing import Any
 from ..domain.models import NewOrder, Order, OrderItem, StatusEvent
 from ..domain.statuses import Confirmation, Shipping, StatusKind
 from ..domain.times import from_stored, to_stored
-from .db import MAX_IN_LIST, Database, Row, in_batches, placeholders, value_rows
+from .db import Database, Row
+from .sql import MAX_IN_LIST, in_batches, placeholders, value_rows
 
 ORDER_COLUMNS = """
     o.id, o.ref, o.source, o.created_at, o.customer, o.phone, o.city, o.address, o.delivery,

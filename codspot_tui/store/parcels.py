@@ -7,7 +7,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from ..domain.times import to_stored
-from .db import MAX_IN_LIST, Database, Row, in_batches, placeholders, value_rows
+from .db import Database, Row
+from .sql import MAX_IN_LIST, in_batches, placeholders, value_rows
 
 
 async def due_jobs(db: Database, now: datetime, limit: int) -> list[Row]:

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..domain.statuses import LOCAL_DELIVERY
-from .db import Database, placeholders
+from .db import Database
 from .orders import _escape_like
+from .sql import placeholders
 
 # A parcel the worker still follows: at a connected carrier, created there, not final.
 _POLLABLE = """

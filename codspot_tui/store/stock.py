@@ -8,7 +8,8 @@ from datetime import datetime
 from ..domain.models import Product, StockMovement
 from ..domain.statuses import StockReason
 from ..domain.times import from_stored, to_stored
-from .db import Database, Row, placeholders
+from .db import Database, Row
+from .sql import placeholders
 
 
 def order_quantities(conn: sqlite3.Connection, order_id: int) -> dict[int, int]:
