@@ -2,18 +2,64 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import asyncio
+import inspect
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from codspot_tui.domain.models import Actor, NewItem, NewOrder
 from codspot_tui.domain.statuses import Role
 from codspot_tui.services.bundle import Services
 from codspot_tui.settings import Settings
 from codspot_tui.store.orders import insert_order
+
+
+def hypothesis_profile_for(environ: Mapping[str, str]) -> str:
+    """CI (which sets CI=true) replays the same examples on every run: a red build is one that
+    the next push reproduces, not a seed nobody can get back."""
+    return "ci" if environ.get("CI", "").lower() not in ("", "0", "false") else "dev"
+
+
+# Both from Hypothesis's own defaults, whatever it would pick by itself on CI. print_blob: a
+# failure prints the @reproduce_failure line that replays it anywhere.
+_BASE = hypothesis_settings.get_profile("default")
+hypothesis_settings.register_profile("dev", parent=_BASE, print_blob=True)
+hypothesis_settings.register_profile(
+    "ci",
+    parent=_BASE,
+    derandomize=True,
+    database=None,  # derandomised: nothing to remember between runs
+    deadline=None,  # a shared runner's pauses are not bugs
+    max_examples=100,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+hypothesis_settings.load_profile(hypothesis_profile_for(os.environ))
+
+
+async def wait_until(
+    condition: Callable[[], bool | Awaitable[bool]], what: str, *, timeout: float = 20.0
+) -> None:
+    """Wait for `condition` to hold instead of sleeping on a guess; fail naming `what` if it
+    has not within `timeout` seconds (generous: the machine may be busy with other work)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        held = condition()
+        if inspect.isawaitable(held):
+            held = await held
+        if held:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {timeout:g} s for {what}")
+        await asyncio.sleep(0.02)
 
 
 @dataclass
