@@ -5,6 +5,7 @@ dispatch = "shared"        # or "round_robin": each imported order goes to the n
 max_attempts = 0           # auto-cancel after N no-answers; 0 = never
 claim_minutes = 5          # how long opening an order keeps it for one agent
 busy_timeout_ms = 5000     # how long to wait for another process's write lock
+share_group = false        # true: the database and its folder are shared with the file's group
 
 [carriers.sandbox]
 kind = "sandbox"
@@ -14,12 +15,15 @@ token = "sandbox"
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import phonenumbers
 from platformdirs import user_config_path, user_data_path
@@ -38,6 +42,19 @@ CARRIER_CREDENTIALS = {
 }
 DISPATCH_MODES = ("shared", "round_robin")
 _CARRIER_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+# A host name as a resolver takes it: ASCII labels (an international name in its xn-- form).
+_HOST_NAME = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9_-]{1,63}(?<!-))*\.?$")
+_DOTTED_NUMBERS = re.compile(r"^[0-9.]+$")
+_BRACKETED_HOST = re.compile(r"^\[[^\]]+\](:[0-9]+)?$")
+# The carrier numbers: (default, smallest, largest, whole). The bounds are what can work: a
+# poll_interval past a week is a typo (and past ~10^14 s does not fit a date to schedule);
+# a batch is one SQL page and one request, a timeout past an hour never fires in practice.
+_CARRIER_NUMBERS: dict[str, tuple[float, float, float, bool]] = {
+    "batch_size": (50, 1, 1000, True),
+    "rate_per_second": (5.0, 0.001, 10_000.0, False),
+    "timeout": (10.0, 0.001, 3600.0, False),
+    "poll_interval": (60.0, 0.001, 7 * 24 * 3600.0, False),
+}
 
 
 @dataclass(frozen=True)
@@ -76,6 +93,8 @@ class Settings:
     default_delivery: str = "sandbox"
     theme: str | None = None  # the dashboard's theme; None: the default
     keys: dict[str, str] = field(default_factory=dict)  # binding id -> key(s), to remap
+    # Files 0660 and folders 2770 for a team in one Unix group, instead of 0600 and 0700.
+    share_group: bool = False
 
     def knows_delivery(self, delivery: str) -> bool:
         return delivery == LOCAL_DELIVERY or delivery in self.carriers
@@ -156,6 +175,9 @@ def parse_settings(raw: dict[str, Any]) -> Settings:
         isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in keys.items()
     ):
         raise ValueError('[keys] maps binding ids to keys, e.g. "queue.confirm" = "y"')
+    share_group = raw.get("share_group", False)
+    if not isinstance(share_group, bool):
+        raise ValueError("share_group must be true or false")
     return Settings(
         region,
         dispatch,
@@ -166,6 +188,7 @@ def parse_settings(raw: dict[str, Any]) -> Settings:
         default_delivery,
         theme,
         dict(keys),
+        share_group,
     )
 
 
@@ -181,17 +204,12 @@ def _carrier(name: str, table: Any) -> CarrierSettings:
     if kind not in CARRIER_KINDS:
         raise ValueError(f"{where}: kind must be one of {', '.join(CARRIER_KINDS)}")
     url = _typed(table, "url", str, None, where)
-    if not re.match(r"^https?://[^\s/]+", url):
-        raise ValueError(f"{where}: url must start with http:// or https://")
-    numbers = {"batch_size": 50, "rate_per_second": 5.0, "timeout": 10.0, "poll_interval": 60.0}
-    values: dict[str, Any] = {}
-    for key, default in numbers.items():
-        value = table.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise ValueError(f"{where}: {key} must be a positive number")
-        values[key] = int(value) if key == "batch_size" else float(value)
+    problem = _url_problem(url)
+    if problem:
+        raise ValueError(f"{where}: url {problem}")
+    values: dict[str, Any] = {key: _carrier_number(table, key, where) for key in _CARRIER_NUMBERS}
     credentials = {
-        key: value for key, value in table.items() if key not in {"kind", "url", *numbers}
+        key: value for key, value in table.items() if key not in {"kind", "url", *_CARRIER_NUMBERS}
     }
     wanted = CARRIER_CREDENTIALS[kind]
     for key, value in credentials.items():
@@ -215,3 +233,56 @@ def _typed(raw: dict[str, Any], key: str, kind: type, default: Any, where: str =
     if isinstance(value, bool) or not isinstance(value, kind):
         raise ValueError(f"{label} must be {'a whole number' if kind is int else 'text'}")
     return value
+
+
+def _carrier_number(table: dict[str, Any], key: str, where: str) -> float | int:
+    default, low, high, whole = _CARRIER_NUMBERS[key]
+    value = table.get(key, default)
+    if whole:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"{where}: {key} must be a whole number from {low:g} to {high:g}")
+        return value
+    # TOML has nan and inf: neither is a number of seconds or of calls.
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or not low <= value <= high
+    ):
+        raise ValueError(f"{where}: {key} must be a number from {low:g} to {high:g}")
+    return float(value)
+
+
+def _url_problem(url: str) -> str | None:
+    """Why the HTTP client could not use `url`, or None. The stdlib checks what httpx would
+    refuse (or accept and then fail to connect to): httpx costs ~0.1 s to import, at the
+    start of every command."""
+    if any(not char.isprintable() or char.isspace() for char in url):
+        return "has spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # parsed on access: a port that is not a number raises here
+    except ValueError as error:
+        return f"is not a valid URL ({error})"
+    if parts.scheme not in ("http", "https"):
+        return "must start with http:// or https://"
+    host = parts.hostname or ""
+    if not host:
+        return "has no host"
+    if parts.username is not None or parts.password is not None:
+        return "must not hold a user or password (credentials have keys of their own)"
+    if port == 0 or (port is None and parts.netloc.endswith(":")):
+        return "has no port after its ':'"
+    if ":" in host:  # an IPv6 address, checked by urlsplit but not what follows its "]"
+        if not _BRACKETED_HOST.match(parts.netloc.rpartition("@")[2]):
+            return "is not a valid URL (text after the IPv6 address)"
+        return None
+    if _DOTTED_NUMBERS.match(host):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return f"host {host} is not an IPv4 address"
+        return None
+    if not _HOST_NAME.match(host):
+        return f"host {host} is not a host name"
+    return None
