@@ -8,11 +8,14 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from codspot_tui.cli import main
+from codspot_tui.services.bundle import Services
+from codspot_tui.settings import Settings
 from codspot_tui.store.db import PAGE_SIZE
 
 ORDER_KEYS = {
@@ -137,17 +140,20 @@ def one_line(result: Result) -> str:
     return lines[0]
 
 
-def test_init_makes_the_current_agent_admin(run: Run) -> None:
+def test_init_makes_the_current_agent_admin(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The command's clock, held at 09:15:30 one hour east of UTC: the agent was made then.
+    at = datetime(2026, 11, 27, 9, 15, 30, tzinfo=timezone(timedelta(hours=1)))
+    open_services = Services.open
+
+    async def open_at(path: Path, settings: Settings, *, create: bool = False) -> Services:
+        return await open_services(path, settings, create=create, clock=lambda: at)
+
+    monkeypatch.setattr(Services, "open", staticmethod(open_at))
     first = run("init")
     assert first.code == 0 and "boss is admin" in first.out
     listed = run("agents", "list", "--json")
     assert listed.json() == [
-        {
-            "name": "boss",
-            "role": "admin",
-            "active": True,
-            "created_at": listed.json()[0]["created_at"],
-        }  # type: ignore[index]
+        {"name": "boss", "role": "admin", "active": True, "created_at": "2026-11-27T08:15:30Z"}
     ]
 
 
