@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import FrozenClock, Shop
+from conftest import FrozenClock, Shop, wait_until
 from textual.widgets import Digits, Input, OptionList
 
 from codspot_tui.domain.models import Actor
@@ -66,19 +66,23 @@ async def test_the_first_card_is_in_the_first_frame(
 async def test_each_outcome_key_moves_the_order_and_brings_the_next(
     services: Services, shop: Shop, agent: Actor
 ) -> None:
-    ids = await orders_in_queue(shop, 4)
+    await orders_in_queue(shop, 4)
     app = make_app(services, agent)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
+        shown = [card_ref(app)]
         for key, expected in (("c", "confirmed"), ("n", "no_answer"), ("f", "fake")):
-            before = card_ref(app)
             await pilot.press(key)
             await settle(pilot)
-            moved = await services.orders.get(await services.orders.resolve(before or ""))
+            moved = await services.orders.get(await services.orders.resolve(shown[-1] or ""))
             assert moved.confirmation == expected, key
-            assert card_ref(app) != before, f"{key}: the next order is on screen"
+            shown.append(card_ref(app))
         assert (await services.stock.product("ARGAN")).on_hand == 48
-    assert len(ids) == 4
+        # Oldest first, each brought as the one before was answered; the last one is claimed
+        # for this agent and waits for its call.
+        assert shown == ["Q1", "Q2", "Q3", "Q4"]
+        last = await services.orders.get(await services.orders.resolve("Q4"))
+        assert (last.confirmation, last.claimed_by) == (Confirmation.NEW, "karim")
 
 
 async def test_cancel_asks_for_an_optional_reason(
@@ -205,8 +209,11 @@ async def test_two_agents_never_see_the_same_order_and_see_each_others_moves(
             counts_before = str(first.screen.query_one("#counts").render())
             await two.press("f")
             await settle(two)
-            await one.pause(0.5)  # the first app notices the other process's commit itself
-            await settle(one)
-            assert str(first.screen.query_one("#counts").render()) != counts_before
+            # The first app notices the other process's commit by itself (it watches the
+            # database), with no key pressed.
+            await wait_until(
+                lambda: str(first.screen.query_one("#counts").render()) != counts_before,
+                "the first dashboard to count the other agent's move",
+            )
     finally:
         await other.close()
