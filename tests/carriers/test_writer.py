@@ -7,12 +7,14 @@ services' errors back as they are; and never leave a group half-answered when it
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import io
 import pickle
 import sqlite3
 import struct
 import subprocess
 import sys
+import termios
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FrozenClock, Shop
+from conftest import FrozenClock, Shop, wait_until
 
 from codspot_tui.carriers.writer import WriterProcess, _read, _write
 from codspot_tui.domain.errors import DatabaseError
@@ -117,6 +119,26 @@ async def parcel(services: Services, shop: Shop, sandbox: SandboxServer) -> int:
     return order_id
 
 
+def _unread(process: asyncio.subprocess.Process) -> int:
+    """Bytes in the pipe to the writer that it has not read yet."""
+    assert process.stdin is not None
+    pipe = process.stdin.transport.get_extra_info("pipe")
+    return int.from_bytes(fcntl.ioctl(pipe.fileno(), termios.FIONREAD, bytes(4)), sys.byteorder)
+
+
+async def _taken_by_the_writer(writer: WriterProcess, process: asyncio.subprocess.Process) -> None:
+    """Until the group in hand is sent and the writer has read all of it: it is then applying
+    the group (waiting for the write lock), and its answer is still to come."""
+    assert process.stdin is not None
+    stdin = process.stdin
+
+    def taken() -> bool:
+        sending = writer._lock.locked()  # held from before the group is written until answered
+        return sending and stdin.transport.get_write_buffer_size() == 0 and _unread(process) == 0
+
+    await wait_until(taken, "the writer to read the group it was sent")
+
+
 async def _running(writer: WriterProcess) -> asyncio.subprocess.Process:
     await writer.start()
     assert writer._process is not None
@@ -150,7 +172,7 @@ async def test_a_writer_killed_mid_group_fails_that_group_then_starts_again(
     order_id, first = parcel, await _running(writer)
     with _write_lock_held(services.db.path):  # the writer waits for it, mid-group
         group = asyncio.create_task(_picked_up(writer, order_id, clock))
-        await asyncio.sleep(0.5)
+        await _taken_by_the_writer(writer, first)
         first.kill()
         with pytest.raises(DatabaseError, match=r"the carrier writer stopped \(exit -9\)"):
             await group
@@ -166,7 +188,7 @@ async def test_a_group_given_up_mid_exchange_never_answers_for_the_next(
     order_id, first = parcel, await _running(writer)
     with _write_lock_held(services.db.path):
         group = asyncio.create_task(_picked_up(writer, order_id, clock))
-        await asyncio.sleep(0.3)
+        await _taken_by_the_writer(writer, first)
         group.cancel()  # the worker stopping, say
         with pytest.raises(asyncio.CancelledError):
             await group
