@@ -39,13 +39,17 @@ from ..store.db import Database
 from . import seed_data as words
 from . import seed_lives
 from .clock import Clock, system_clock
-from .seed_journeys import DAY
+from .seed_journeys import CLOSING, DAY, OPENING, working_time_back
 from .seed_lives import REF_PREFIX, SOURCE, Part, Staged, TimeText, World, stage_parts
 
 PART = 100_000  # orders per random stream; fixed, so the data never depends on the machine
 # Processes staging at once while this thread copies: with two cores, both stay busy (with
 # one worker and this thread staging too, a core idled while this thread copied: 6-10 s).
 WORKERS = 2
+# Sizes the working time whose confirmations still wait for the worker. Seeded every half
+# hour of a day, the demo then had 16 to 48 waiting (29 on average), its one-day top-up 6 to
+# 30 (17); `tests/test_demo_hours.py` pins a few of those hours.
+PENDING_CONFIRMATIONS = 36
 
 
 @dataclass(frozen=True)
@@ -226,8 +230,12 @@ def _world(
     phones = _mobile_prefixes()
     space = len(phones) * 1_000_000
     # The worker syncs a parcel within minutes; the carrier's API has been slow for the last
-    # while, so the few most recent confirmations still wait (`created · pending sync`).
-    confirmations_per_second = max(count, 1) * 0.6 / (now - start)
+    # while, so the newest confirmations still wait (`created · pending sync`) and the demo
+    # has parcels to hand over. That while is working time: at night the newest confirmations
+    # are yesterday evening's, and a wall-clock window would hold none.
+    working = max((now - start) * (CLOSING - OPENING) // DAY, 1)
+    confirmations_per_second = max(count, 1) * 0.6 / working
+    waiting = max(20 * 60, int(PENDING_CONFIRMATIONS / confirmations_per_second))
     quarters = [
         tuple(_address(rng, quarters) for _ in range(256)) for _, _, quarters in words.CITIES
     ]
@@ -243,7 +251,7 @@ def _world(
         carrier=carrier,
         tracking_prefix="SBX" if kind == "sandbox" else (carrier or "")[:3].upper(),
         max_attempts=settings.max_attempts,
-        pending_after=now - max(20 * 60, int(12 / confirmations_per_second)),
+        pending_after=working_time_back(now, waiting),
         names=tuple(
             f"{first} {last}"
             for first in words.MALE_NAMES + words.FEMALE_NAMES

@@ -15,6 +15,8 @@ from ..domain.statuses import Shipping, StatusKind
 
 HOUR, DAY = 3600, 86400
 S = Shipping
+# People call and deliver between 09:00 and 21:00 local time; the shop is in UTC+1.
+MOROCCO, OPENING, CLOSING = HOUR, 9 * HOUR, 21 * HOUR
 
 OP, CARRIER = "op", "carrier"  # who makes a shipping move: an agent, or the carrier's scan
 Step = tuple[str, str, int, int]  # (to, who, least and most seconds after the previous step)
@@ -70,6 +72,27 @@ CALLBACK_HOURS = (1, 2, 3, 5, 20, 24, 26, 44)
 MISSES = tuple(accumulate((50, 26, 14, 10)))
 # Quantiles of the exponential distribution: a waiting time is mean * EXP[random index].
 EXP = tuple(-math.log(1 - (i + 0.5) / 1024) for i in range(1024))
+
+
+def working_time_back(end: int, seconds: int) -> int:
+    """The moment `seconds` of working hours before `end` (epoch seconds): agents confirm
+    nothing at night, so "the last hour of confirmations" at 03:00 is yesterday's last hour."""
+    if seconds <= 0:
+        return end
+    moment = end
+    while True:
+        local = (moment + MOROCCO) % DAY
+        if local > CLOSING:  # evening: back to the closing time, no work since
+            moment -= local - CLOSING
+            local = CLOSING
+        elif local <= OPENING:  # night, before opening: back to yesterday's closing
+            moment -= local + DAY - CLOSING
+            local = CLOSING
+        worked = local - OPENING  # working seconds of this day before `moment`
+        if worked >= seconds:
+            return moment - seconds
+        seconds -= worked
+        moment -= worked
 
 
 def _check_journeys() -> None:

@@ -42,15 +42,17 @@ from .seed_journeys import (
     CALLBACK_HOURS,
     CARRIER,
     CARRIER_JOURNEYS,
+    CLOSING,
     DAY,
     EXP,
     HOUR,
     LOCAL_JOURNEYS,
     MISSES,
+    MOROCCO,
+    OPENING,
     Step,
 )
 
-MOROCCO = HOUR  # UTC+1: people call and deliver between 09:00 and 21:00 local time
 SOURCE, REF_PREFIX = "seed", "S"  # refs S0000001, S0000002, ...
 
 C, S = Confirmation, Shipping
@@ -216,7 +218,7 @@ def _live(
     orders, items, events = rows.orders.extend, rows.items.extend, rows.events.extend
     outbox, movements = rows.outbox.extend, rows.movements.extend
     ref_format = REF_PREFIX + "%07d"
-    opening, closing, exp = 9 * HOUR, 21 * HOUR, EXP
+    opening, closing, exp = OPENING, CLOSING, EXP
 
     def office(moment: int) -> int:
         """The next moment people are at work (calls and hand moves happen then)."""
