@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
-from conftest import FrozenClock, Shop
+from conftest import FrozenClock, Shop, wait_until
 
 from codspot_tui.domain.statuses import Shipping
 from codspot_tui.services.bundle import Services
@@ -97,7 +96,16 @@ async def test_journeys_in_wall_time_at_high_speed(
     worker = sandbox.worker(services)
     try:
         await worker.run_once()
-        await asyncio.sleep(0.4)
+        sim = sandbox.sim
+
+        def journeys_over() -> bool:
+            return all(
+                parcel.created + parcel.steps[-1].after / sim.speed <= time.time()
+                for parcel in sim.parcels.values()
+            )
+
+        assert len(sim.parcels) == len(parcels)
+        await wait_until(journeys_over, "every sandbox journey to reach its last step")
         for _ in range(2):
             make_due(clock)
             await worker.run_once()
