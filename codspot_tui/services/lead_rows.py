@@ -26,6 +26,7 @@ TEXT_LIMITS |= {"phone": 64, "sku": 64}  # as written: far longer is not a phone
 MAX_QTY = 10_000  # a typo guard, and it keeps totals far inside SQLite's integers
 MAX_PRICE_CENTS = 1_000_000_000
 _TEXTS = ("ref", "phone", "sku", "customer", "city", "address", "note")
+_WORDS = frozenset({"ref", "phone", "sku"})  # identifiers: no joiner or direction mark either
 _LIMITS = tuple(TEXT_LIMITS[name] for name in _TEXTS)
 _PRICE = re.compile(r"^(\d+)(?:[.,](\d+))?$")
 _SLASH_DATES = ("%d/%m/%Y", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S")
@@ -94,7 +95,8 @@ def _plain(texts: tuple[str, ...]) -> bool:
         if len(value) > limit:
             return False
     try:
-        clean_text("\n".join(texts), "row", max_length=sys.maxsize, required=False)
+        # As strict as for an identifier: free text with a joiner takes the long way.
+        clean_text("\n".join(texts), "row", max_length=sys.maxsize, required=False, word=True)
     except ValueError:
         return False
     return True
@@ -107,7 +109,9 @@ def _text(problems: list[str], value: str, name: str) -> str:
     if "\r" in value:
         value = value.replace("\r\n", "\n")  # a line break typed on Windows; a lone CR is not
     try:
-        return clean_text(value, name, max_length=TEXT_LIMITS[name], required=False)
+        return clean_text(
+            value, name, max_length=TEXT_LIMITS[name], required=False, word=name in _WORDS
+        )
     except ValueError as error:
         problems.append(str(error))
         return ""

@@ -42,6 +42,7 @@ from ..store.leads import (
 from ..store.orders import insert_order, open_order_ref_for_phone
 from .clock import Clock, system_clock
 from .lead_files import (
+    REJECTS_MODE,
     REQUIRED,
     Layout,
     Record,
@@ -86,13 +87,21 @@ class LeadImporter:
         self.clock = clock
 
     async def import_file(
-        self, path: Path, *, rejects: Path | None = None, source: str | None = None
+        self,
+        path: Path,
+        *,
+        rejects: Path | None = None,
+        source: str | None = None,
+        rejects_mode: int = REJECTS_MODE,
     ) -> ImportReport:
         """Import the leads of `path`. A file that can't be read as leads raises BadInput
-        and changes nothing; bad rows reject their orders and go to the rejects file."""
+        and changes nothing; bad rows reject their orders and go to the rejects file, created
+        with `rejects_mode` (private to its owner by default: it holds customers' data)."""
         path = Path(path)
         try:
-            source = clean_text(path.stem if source is None else source, "source", max_length=64)
+            source = clean_text(
+                path.stem if source is None else source, "source", max_length=64, word=True
+            )
         except ValueError as error:
             raise BadInput(str(error)) from None
         now = self.clock()
@@ -100,8 +109,9 @@ class LeadImporter:
         try:
             rejects = _rejects_path(path, layout, rejects)
             tally = await self._store(stage, source, now)
+            write = partial(write_rejects, mode=rejects_mode)
             problems = await asyncio.to_thread(
-                write_rejects, path, head, stage.rejected_rows(), layout, rejects
+                write, path, head, stage.rejected_rows(), layout, rejects
             )
         finally:
             await asyncio.to_thread(stage.close)
