@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -60,6 +62,20 @@ async def wait_until(
         if time.monotonic() > deadline:
             pytest.fail(f"waited {timeout:g} s for {what}")
         await asyncio.sleep(0.02)
+
+
+@contextmanager
+def write_lock_held(db_path: Path) -> Iterator[None]:
+    """Another program's transaction (an import, the sqlite3 shell) holds the database's write
+    lock meanwhile: the lock SQLite really takes, not an error made up for the test. Readers
+    go on (WAL); writers wait for their busy timeout, then give up."""
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        yield
+        holder.execute("ROLLBACK")
+    finally:
+        holder.close()
 
 
 @dataclass

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from types import SimpleNamespace
 
 import pytest
-from conftest import FrozenClock, Shop
+from conftest import FrozenClock, Shop, wait_until, write_lock_held
 
+from codspot_tui.carriers import http as http_module
+from codspot_tui.carriers import worker as worker_module
 from codspot_tui.carriers.vocabulary import SANDBOX
 from codspot_tui.domain.errors import DatabaseError
 from codspot_tui.domain.statuses import Shipping
@@ -253,8 +256,23 @@ async def test_a_failed_creation_is_retried_and_never_duplicated(
     await assert_invariants(services)
 
 
+@pytest.fixture
+def carrier_time(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
+    """The monotonic clock that times Retry-After (the worker's breaker and the adapters' rate
+    limiter), moved by the test: a wait is a step of this clock, never a sleep."""
+    fake = SimpleNamespace(now=1000.0)
+    fake.monotonic = lambda: fake.now
+    monkeypatch.setattr(worker_module, "time", fake)
+    monkeypatch.setattr(http_module, "time", fake)
+    return fake
+
+
 async def test_rate_limited_creation_waits_for_retry_after(
-    services: Services, shop: Shop, sandbox: SandboxServer, clock: FrozenClock
+    services: Services,
+    shop: Shop,
+    sandbox: SandboxServer,
+    clock: FrozenClock,
+    carrier_time: SimpleNamespace,
 ) -> None:
     order_ids = [await shop.order() for _ in range(3)]
     await confirm(services, *order_ids)
@@ -265,9 +283,10 @@ async def test_rate_limited_creation_waits_for_retry_after(
         assert sandbox.requests == 1  # the 429, then nobody calls until Retry-After
         assert "rate limited" in (await health_of(services)).last_error
         clock.advance(seconds=int(RETRY_BASE.total_seconds() * 1.6))
+        carrier_time.now += 0.95
         await worker.run_once()
         assert sandbox.requests == 1
-        await asyncio.sleep(1.05)
+        carrier_time.now += 0.1  # the second is over
         await worker.run_once()
     finally:
         await worker.close()
@@ -282,7 +301,11 @@ async def test_rate_limited_creation_waits_for_retry_after(
 
 
 async def test_rate_limited_polling_waits_for_retry_after(
-    services: Services, shop: Shop, sandbox: SandboxServer, clock: FrozenClock
+    services: Services,
+    shop: Shop,
+    sandbox: SandboxServer,
+    clock: FrozenClock,
+    carrier_time: SimpleNamespace,
 ) -> None:
     worker = sandbox.worker(services)
     try:
@@ -296,9 +319,10 @@ async def test_rate_limited_polling_waits_for_retry_after(
         assert "rate limited" in (await health_of(services)).last_error
         for _ in range(3):  # due, but the carrier said wait: not one call
             make_due(clock)
+            carrier_time.now += 0.3
             await worker.run_once()
         assert sandbox.requests == before + 1
-        await asyncio.sleep(1.05)
+        carrier_time.now += 0.15  # the second is over
         await worker.run_once()
         assert sandbox.requests == before + 2
     finally:
@@ -359,45 +383,44 @@ async def test_a_database_too_busy_to_write_loses_nothing_and_the_worker_goes_on
     shop: Shop,
     sandbox: SandboxServer,
     clock: FrozenClock,
-    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    worker = sandbox.worker(services)
+    # The worker's own database, waiting 0.1 s for a lock (busy_timeout_ms, from settings).
+    impatient = replace(services.settings, busy_timeout_ms=100)
+    worker_services = await Services.open(services.db.path, impatient, clock=clock)
+    worker = sandbox.worker(worker_services)
     worker.tick = 0.05
+    stop = asyncio.Event()
     try:
-        parcels = await created_parcels(services, shop, worker, 4)
+        parcels = await created_parcels(worker_services, shop, worker, 4)
         sandbox.advance(hours=6)
         make_due(clock)
-        apply_news = services.parcels.apply_news
-        busy_writes = 2
+        with write_lock_held(services.db.path):  # a long import, say, holds the write lock
+            # One poll: the failed write is raised, not swallowed, and nothing hangs.
+            with pytest.raises(DatabaseError, match="the database is busy"):
+                await asyncio.wait_for(worker.poll("sandbox", asyncio.Event()), 10)
+            for order_id in parcels:
+                assert (await order_row(services, order_id))["shipping"] == "created"
+            # The running worker says so in its log, and goes round again.
+            running = asyncio.create_task(worker.run(stop))
+            await wait_until(
+                lambda: "round cut short: the database is busy" in caplog.text,
+                "the worker to log the round the lock cut short",
+            )
+            assert not running.done()
 
-        async def busy_then_free(*args: Any, **kwargs: Any) -> Any:
-            nonlocal busy_writes
-            if busy_writes:
-                busy_writes -= 1
-                raise DatabaseError("database is locked: another program held it for 5 s")
-            return await apply_news(*args, **kwargs)
-
-        monkeypatch.setattr(services.parcels, "apply_news", busy_then_free)
-        # One poll: the failed write is raised, not swallowed, and nothing hangs.
-        with pytest.raises(DatabaseError):
-            await asyncio.wait_for(worker.poll("sandbox", asyncio.Event()), 10)
-        for order_id in parcels:
-            assert (await order_row(services, order_id))["shipping"] == "created"
-        # The running worker logs it and goes round again: the parcels are still due.
-        stop = asyncio.Event()
-        running = asyncio.create_task(worker.run(stop))
-        for _ in range(200):
+        async def all_shipped() -> bool:
             rows = [await order_row(services, order_id) for order_id in parcels]
-            if all(row["shipping"] == "shipped" for row in rows):
-                break
-            await asyncio.sleep(0.05)
+            return all(row["shipping"] == "shipped" for row in rows)
+
+        # The lock is gone: the parcels were still due, and the next round writes them.
+        await wait_until(all_shipped, "the parcels to be written once the lock was released")
         stop.set()
         await asyncio.wait_for(running, 10)
     finally:
+        stop.set()
         await worker.close()
-    assert busy_writes == 0
-    for order_id in parcels:
-        assert (await order_row(services, order_id))["shipping"] == "shipped"
+        await worker_services.close()
     await assert_invariants(services)
 
 

@@ -10,20 +10,17 @@ import asyncio
 import fcntl
 import io
 import pickle
-import sqlite3
 import struct
 import subprocess
 import sys
 import termios
-from collections.abc import AsyncIterator, Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FrozenClock, Shop, wait_until
+from conftest import FrozenClock, Shop, wait_until, write_lock_held
 
 from codspot_tui.carriers.writer import WriterProcess, _read, _write
 from codspot_tui.domain.errors import DatabaseError
@@ -96,18 +93,6 @@ def _picked_up(
     return writer.apply_news("sandbox", [], [news], [], now=clock.now)
 
 
-@contextmanager
-def _write_lock_held(db_path: Path) -> Iterator[None]:
-    """Another process's transaction holds the database's write lock meanwhile."""
-    holder = sqlite3.connect(db_path, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
-
-
 @pytest.fixture
 async def parcel(services: Services, shop: Shop, sandbox: SandboxServer) -> int:
     """A confirmed sandbox order whose parcel exists at the carrier: its order id."""
@@ -154,7 +139,7 @@ async def test_a_busy_database_reaches_the_worker_as_it_is_and_the_writer_goes_o
         await quick.start()
         started = quick.pid
         with (
-            _write_lock_held(services.db.path),
+            write_lock_held(services.db.path),
             pytest.raises(DatabaseError, match="the database is busy"),
         ):
             await _picked_up(quick, order_id, clock)
@@ -170,7 +155,7 @@ async def test_a_writer_killed_mid_group_fails_that_group_then_starts_again(
     services: Services, clock: FrozenClock, writer: WriterProcess, parcel: int
 ) -> None:
     order_id, first = parcel, await _running(writer)
-    with _write_lock_held(services.db.path):  # the writer waits for it, mid-group
+    with write_lock_held(services.db.path):  # the writer waits for it, mid-group
         group = asyncio.create_task(_picked_up(writer, order_id, clock))
         await _taken_by_the_writer(writer, first)
         first.kill()
@@ -186,7 +171,7 @@ async def test_a_group_given_up_mid_exchange_never_answers_for_the_next(
     services: Services, clock: FrozenClock, writer: WriterProcess, parcel: int
 ) -> None:
     order_id, first = parcel, await _running(writer)
-    with _write_lock_held(services.db.path):
+    with write_lock_held(services.db.path):
         group = asyncio.create_task(_picked_up(writer, order_id, clock))
         await _taken_by_the_writer(writer, first)
         group.cancel()  # the worker stopping, say
@@ -218,8 +203,8 @@ async def test_a_writer_whose_worker_died_before_the_answer_exits_quietly(
     send(services.settings)
     (size,) = struct.unpack(">I", writer.stdout.read(4))
     assert pickle.loads(writer.stdout.read(size)) == (True, None)
-    with _write_lock_held(services.db.path):  # the answer cannot come before the worker dies
-        send(("sandbox", clock.now, [], [], []))
+    with write_lock_held(services.db.path):  # the answer cannot come before the worker dies
+        send(("sandbox", clock.now, [], [], [], []))
         writer.stdout.close()  # the worker, killed: nobody reads the answer
         writer.stdin.close()
     assert writer.wait(10) == 0
