@@ -498,7 +498,11 @@ async def test_carrier_replays_and_repeats_change_nothing(
 
     assert (replay.applied, same.applied) == (False, False)
     assert replay.status is S.SHIPPED and same.status is S.SHIPPED
-    assert await snapshot(services, order_id) == before
+    after = await snapshot(services, order_id)
+    # Newer news that changes nothing is still news: what is dated before it is history now.
+    assert after["order"].pop("last_carrier_event_at") == to_stored(clock())
+    before["order"].pop("last_carrier_event_at")
+    assert after == before
 
 
 async def test_a_carrier_event_older_than_the_last_is_recorded_ignored(
@@ -690,3 +694,107 @@ async def test_an_edit_stores_the_phone_in_e164_and_refuses_what_is_no_number(
     with pytest.raises(BadInput, match="'12' is not a valid phone number"):
         await services.orders.edit(KARIM, order_id, OrderEdit(phone="12"), edited.version)
     assert (await services.orders.get(order_id)).phone == "+212661234567"
+
+
+# --- carrier events that come late (issue 12) ---------------------------------------------------
+
+
+async def test_a_carrier_event_older_than_a_newer_one_that_changed_nothing_changes_nothing(
+    services: Services, shop: Shop, clock: FrozenClock
+) -> None:
+    order_id = await confirmed_order(services, shop)
+    at_1030 = clock().replace(hour=10, minute=30)
+    await services.status.apply_batch(
+        SANDBOX, [Move(order_id, SHIP, S.SHIPPED, carrier_event_id="e-1", at=at_1030)]
+    )
+    version = (await services.orders.get(order_id)).version
+
+    # Out for delivery at 10:40: already shipped, so nothing moves, and nothing is written...
+    (same,) = await services.status.apply_batch(
+        SANDBOX,
+        [
+            Move(
+                order_id,
+                SHIP,
+                S.SHIPPED,
+                carrier_event_id="e-3",
+                at=at_1030 + timedelta(minutes=10),
+            )
+        ],
+    )
+    assert same.duplicate and not same.applied
+    order = await services.orders.get(order_id)
+    assert order.version == version  # ...that would make an operator's screen stale
+    row = await services.db.fetchone(
+        "SELECT last_carrier_event_at FROM orders WHERE id = ?", (order_id,)
+    )
+    assert row is not None and row[0] == "2026-11-28T10:40:00Z"
+
+    # ...but a failed delivery dated 10:20, reported after it, is history: it moves nothing.
+    (late,) = await services.status.apply_batch(
+        SANDBOX,
+        [
+            Move(
+                order_id,
+                SHIP,
+                S.PACKAGE_ISSUE,
+                carrier_event_id="e-2",
+                at=at_1030 - timedelta(minutes=10),
+            )
+        ],
+    )
+    assert not late.applied
+    order = await services.orders.get(order_id)
+    assert (order.shipping, order.version) == (S.SHIPPED, version)
+    last = (await events(services, order_id))[-1]
+    assert (last["carrier_event_id"], last["to_status"], last["ignored"]) == (
+        "e-2",
+        "package_issue",
+        1,
+    )
+
+
+async def test_within_one_carrier_batch_a_newer_no_op_makes_an_older_event_history(
+    services: Services, shop: Shop, clock: FrozenClock
+) -> None:
+    order_id = await confirmed_order(services, shop)
+    t = clock()
+    await services.status.apply(
+        SANDBOX, Move(order_id, SHIP, S.SHIPPED, carrier_event_id="e-1", at=t)
+    )
+    results = await services.status.apply_batch(
+        SANDBOX,
+        [
+            Move(order_id, SHIP, S.SHIPPED, carrier_event_id="e-3", at=t + timedelta(hours=2)),
+            Move(order_id, SHIP, S.DELIVERED, carrier_event_id="e-2", at=t + timedelta(hours=1)),
+        ],
+    )
+    assert [r.applied for r in results] == [False, False]
+    assert (await services.orders.get(order_id)).shipping is S.SHIPPED
+
+
+async def test_a_refused_carrier_move_makes_older_events_history(
+    services: Services, shop: Shop, clock: FrozenClock
+) -> None:
+    order_id = await confirmed_order(services, shop)
+    t = clock()
+    await services.status.apply(
+        SANDBOX, Move(order_id, SHIP, S.CANCELED, carrier_event_id="e-1", at=t)
+    )
+    version = (await services.orders.get(order_id)).version
+    (refused,) = await services.status.apply_batch(  # the table refuses canceled -> shipped
+        SANDBOX,
+        [Move(order_id, SHIP, S.SHIPPED, carrier_event_id="e-3", at=t + timedelta(hours=2))],
+    )
+    assert not refused.applied and not refused.duplicate
+    # canceled -> in_return is a carrier's move, but this one is dated before e-3.
+    (older,) = await services.status.apply_batch(
+        SANDBOX,
+        [Move(order_id, SHIP, S.IN_RETURN, carrier_event_id="e-2", at=t + timedelta(hours=1))],
+    )
+    assert not older.applied
+    order = await services.orders.get(order_id)
+    assert (order.shipping, order.version) == (S.CANCELED, version)
+    assert [(e["carrier_event_id"], e["ignored"]) for e in await events(services, order_id)][
+        -2:
+    ] == [("e-3", 1), ("e-2", 1)]

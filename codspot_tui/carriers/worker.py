@@ -79,6 +79,7 @@ class NewsWriter(Protocol):
         unknown: Sequence[DueParcel],
         *,
         now: datetime,
+        quiet: Sequence[tuple[int, datetime]] = (),
     ) -> BatchSummary: ...
 
 
@@ -239,7 +240,8 @@ class CarrierWorker:
         by_tracking = {parcel.tracking: parcel for parcel in due}
         unknown = [by_tracking[t] for t in result.unknown if t in by_tracking]
         known = [parcel for parcel in due if parcel not in unknown] if unknown else due
-        await applier.hand_over(_Tracked(known, list(_news(by_tracking, result.parcels)), unknown))
+        news, quiet = _news(by_tracking, result.parcels)
+        await applier.hand_over(_Tracked(known, news, unknown, quiet))
         return len(due)
 
 
@@ -282,6 +284,7 @@ class _Tracked:
     polled: list[DueParcel]
     news: list[CarrierNews]
     unknown: list[DueParcel]
+    quiet: list[tuple[int, datetime]]  # see `ParcelService.apply_news`
 
 
 class _Applier:
@@ -330,6 +333,7 @@ class _Applier:
                     [item for batch in group for item in batch.news],
                     [parcel for batch in group for parcel in batch.unknown],
                     now=self.clock(),
+                    quiet=[seen for batch in group for seen in batch.quiet],
                 )
             finally:
                 for _ in group:
@@ -358,36 +362,51 @@ def _request(job: ParcelJob) -> ParcelRequest:
     )
 
 
-def _news(ours: dict[str, DueParcel], parcels: Iterable[TrackedParcel]) -> Iterable[CarrierNews]:
-    """The events of each tracked parcel that may still matter, oldest first.
+def _news(
+    ours: dict[str, DueParcel], parcels: Iterable[TrackedParcel]
+) -> tuple[list[CarrierNews], list[tuple[int, datetime]]]:
+    """The events of each tracked parcel that may still matter, oldest first; and the quiet
+    parcels: (order id, time) of those whose newest event, new to us, is in no news.
 
-    Events before the last one applied are history; an event in the same second may be new,
-    so it is kept (its id dedupes a replay). A step that would not change the status we
-    expect by then (in transit after picked up: both `shipped`) is dropped here rather than
-    sent to be refused.
+    Events before the newest one seen are history (DESIGN §1), even if that one moved
+    nothing; an event in the same second may be new, so it is kept (its id dedupes a replay).
+    A step that would not change the status we expect by then (in transit after picked up:
+    both `shipped`) is dropped here rather than sent to be refused; its time still counts.
     """
+    news: list[CarrierNews] = []
+    quiet: list[tuple[int, datetime]] = []
     for tracked in parcels:
         parcel = ours.get(tracked.tracking)
-        if parcel is None:
-            continue  # the carrier answered about a parcel we did not ask for
+        if parcel is None or not tracked.events:
+            continue  # not a parcel we asked about, or nothing said
+        last = parcel.last_event_at
         expected: Shipping = parcel.shipping
+        newest: datetime | None = None  # the newest event's time, if it is in no news
         for event in tracked.events:
-            if parcel.last_event_at is not None and event.at < parcel.last_event_at:
+            if last is not None and event.at < last:
                 continue
             if event.meaning == expected or event.meaning is Info.WAITING:
+                if last is None or event.at > last:
+                    newest = event.at
                 continue  # nothing of ours would change
+            newest = None
             event_id = printable(event.event_id, 200)
             raw = printable(event.raw_status, 100)
             where = f" ({printable(event.location, 80)})" if event.location else ""
             said = printable(event.description) + where
             if isinstance(event.meaning, Shipping):
                 expected = event.meaning
-                yield CarrierNews(
-                    parcel.order_id, event_id, raw, event.at, event.meaning, True, said
+                news.append(
+                    CarrierNews(parcel.order_id, event_id, raw, event.at, event.meaning, True, said)
                 )
             elif event.meaning is Info.RETURNED_TO_SENDER:
                 note = f"{said}: {RETURNED_NOTE}" if said else RETURNED_NOTE
-                yield CarrierNews(parcel.order_id, event_id, raw, event.at, None, True, note)
+                news.append(CarrierNews(parcel.order_id, event_id, raw, event.at, None, True, note))
             elif event.meaning is None:
                 note = f"unmapped carrier status {raw!r}" + (f": {said}" if said else "")
-                yield CarrierNews(parcel.order_id, event_id, raw, event.at, None, False, note)
+                news.append(
+                    CarrierNews(parcel.order_id, event_id, raw, event.at, None, False, note)
+                )
+        if newest is not None:
+            quiet.append((parcel.order_id, newest))
+    return news, quiet

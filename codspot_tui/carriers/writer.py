@@ -65,12 +65,13 @@ class WriterProcess:
         unknown: Sequence[DueParcel],
         *,
         now: datetime,
+        quiet: Sequence[tuple[int, datetime]] = (),
     ) -> BatchSummary:
         """`ParcelService.apply_news`, in the writer; raises what it raised there."""
         async with self._lock:
             process = await self._running()
             try:
-                ok, answer = await _exchange(process, (carrier, now, polled, news, unknown))
+                ok, answer = await _exchange(process, (carrier, now, polled, news, unknown, quiet))
             except (asyncio.IncompleteReadError, ConnectionError):
                 raise DatabaseError(await self._lost(process)) from None
             except BaseException:
@@ -189,9 +190,11 @@ async def _serve(db_path: Path, inbox: IO[bytes], outbox: IO[bytes]) -> None:
     try:
         # Reading blocks the event loop, which has nothing else to do between two groups.
         while (request := _read(inbox)) is not None:
-            carrier, now, polled, news, unknown = request
+            carrier, now, polled, news, unknown, quiet = request
             try:
-                summary = await services.parcels.apply_news(carrier, polled, news, unknown, now=now)
+                summary = await services.parcels.apply_news(
+                    carrier, polled, news, unknown, now=now, quiet=quiet
+                )
             except Exception as error:  # the worker decides what it means, as in-process
                 _write(outbox, False, error)
             else:

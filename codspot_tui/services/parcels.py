@@ -58,7 +58,7 @@ class DueParcel(NamedTuple):
     ref: str
     tracking: str
     shipping: Shipping
-    last_event_at: datetime | None  # the newest carrier event already applied
+    last_event_at: datetime | None  # the newest carrier event already seen, moved or not
     due: str  # when its poll was due, as stored: with the order id, where a cycle has got to
 
 
@@ -223,12 +223,15 @@ class ParcelService:
         unknown: Sequence[DueParcel] = (),
         *,
         now: datetime | None = None,
+        quiet: Sequence[tuple[int, datetime]] = (),
     ) -> BatchSummary:
         """One carrier batch, one transaction: moves, timeline notes, schedule, health.
 
         `polled` are the order ids of the parcels the carrier answered for (by id alone: the
         carrier writer is sent ten thousand a cycle); `now` is the worker's clock when the
-        writer, another process, applies the batch.
+        writer, another process, applies the batch. `quiet` are (order id, time) of parcels
+        whose newest event is newer than any seen before and is in no news, as it changes
+        nothing: an event older than it that comes later must not move the parcel.
         """
         now = now or self.clock()
         actor = Actor.carrier(carrier)
@@ -269,6 +272,8 @@ class ParcelService:
             slowly = to_stored(now + self._interval(carrier) * SLOW_FACTOR)
             schedule += [(p.order_id, slowly, slowly) for p in unknown]
             q.schedule_polls(conn, schedule, SLOW_STATES)
+            if quiet:  # after the moves: each is newer than its parcel's news of this batch
+                q.note_carrier_event_times(conn, {i: to_stored(at) for i, at in quiet})
             q.note_health(conn, carrier, now, error=None)
             if unknown:
                 names = ", ".join(p.tracking for p in unknown[:5])

@@ -39,7 +39,7 @@ from ..domain.statuses import (
     Sync,
 )
 from ..domain.text import clean_text
-from ..domain.times import from_stored, to_stored
+from ..domain.times import to_stored
 from ..settings import Settings
 from ..store.db import Database, Row
 from ..store.orders import (
@@ -48,6 +48,7 @@ from ..store.orders import (
     fetch_order_rows,
     seen_carrier_events,
 )
+from ..store.parcels import note_carrier_event_times
 from ..store.stock import insert_movement, order_quantities, stock_levels
 from .claims import refuse_if_claimed_by_other
 from .clock import Clock, system_clock
@@ -103,9 +104,14 @@ class StatusService:
     async def apply(self, actor: Actor, move: Move) -> MoveResult:
         """Apply one move or raise the refusal (`Refused`, `NotFound`, `BadInput`)."""
         now = self.clock()
-        return await self.db.write(
-            lambda conn: self._apply_one(conn, actor, move, now, _Rows(conn, [move]))
-        )
+
+        def write(conn: sqlite3.Connection) -> MoveResult:
+            rows = _Rows(conn, [move])
+            result = self._apply_one(conn, actor, move, now, rows)
+            rows.write_event_times()
+            return result
+
+        return await self.db.write(write)
 
     async def apply_batch(self, actor: Actor, moves: Sequence[Move]) -> list[MoveResult]:
         """Apply many moves in one transaction; a refused move changes nothing, the rest apply.
@@ -131,6 +137,7 @@ class StatusService:
             except (Refused, NotFound, BadInput) as refusal:
                 result = self._refused_in_batch(conn, actor, move, refusal, now, rows)
             results.append(result)
+        rows.write_event_times()
         return results
 
     def record_carrier_news(
@@ -152,6 +159,8 @@ class StatusService:
         row = fetch_order_row(conn, order_id)
         if row is None or not _is_parcel_of(actor, row):
             return False
+        # Seen, even if it moves nothing: an older event coming later must not move the order.
+        note_carrier_event_times(conn, {order_id: to_stored(at)})
         cursor = conn.execute(
             "SELECT 1 FROM status_events WHERE order_id = ? AND carrier_event_id = ?",
             (order_id, event_id),
@@ -188,6 +197,7 @@ class StatusService:
             return MoveResult(move.order_id, "", move.kind, None, False, str(refusal))
         if _is_parcel_of(actor, row):
             self._record_ignored(conn, actor, row, move, str(refusal), now)
+            rows.saw(move.order_id, move.at)
             rows.wrote(move.order_id, move.carrier_event_id, order_changed=False)
         return MoveResult(
             move.order_id,
@@ -280,9 +290,10 @@ class StatusService:
         if move.carrier_event_id is not None and rows.event_seen(row["id"], move.carrier_event_id):
             return "carrier event already recorded"
         if move.to == current:
+            rows.saw(row["id"], move.at)  # still news: what is dated before it is history now
             return f"already {current}"
-        last = row["last_carrier_event_at"]
-        if move.at is not None and last is not None and move.at < from_stored(last):
+        last = rows.last_event_at(row)
+        if move.at is not None and last is not None and to_stored(move.at) < last:
             raise Refused("event older than the order's last carrier event")
         return None
 
@@ -475,6 +486,8 @@ class _Rows:
         ]
         self._seen = seen_carrier_events(conn, events) if events else set()
         self._moved: set[int] = set()
+        # Carrier events seen that moved nothing: their times are written once, at the end.
+        self._seen_at: dict[int, str] = {}
 
     def row(self, order_id: int) -> Row | None:
         if order_id in self._moved:
@@ -483,6 +496,27 @@ class _Rows:
 
     def event_seen(self, order_id: int, carrier_event_id: str) -> bool:
         return (order_id, carrier_event_id) in self._seen
+
+    def last_event_at(self, row: Row) -> str | None:
+        """The newest carrier event seen for the order (stored text), this batch's included."""
+        stored: str | None = row["last_carrier_event_at"]
+        seen = self._seen_at.get(row["id"])
+        if seen is None or (stored is not None and stored >= seen):
+            return stored
+        return seen
+
+    def saw(self, order_id: int, at: datetime | None) -> None:
+        """A carrier event that moved nothing: later news older than it must not move either."""
+        if at is None:
+            return
+        stamp = to_stored(at)
+        if stamp > self._seen_at.get(order_id, ""):
+            self._seen_at[order_id] = stamp
+
+    def write_event_times(self) -> None:
+        """Store the times `saw` noted; the order's version stays, as nothing on screen changed."""
+        if self._seen_at:
+            note_carrier_event_times(self._conn, self._seen_at)
 
     def wrote(
         self, order_id: int, carrier_event_id: str | None, *, order_changed: bool = True

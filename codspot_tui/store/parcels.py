@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from ..domain.times import to_stored
@@ -71,6 +71,21 @@ def schedule_polls(
                     ELSE due.column2 END
                 FROM (VALUES {rows}) AS due WHERE orders.id = due.column1""",
             [*slow_states, *(value for parcel in batch for value in parcel)],
+        )
+
+
+def note_carrier_event_times(conn: sqlite3.Connection, seen: Mapping[int, str]) -> None:
+    """The newest carrier event seen of many parcels, {order id: stored time}: the column
+    only moves forward (stored times sort as text). Not a change of the order: no version bump,
+    so nobody's screen goes stale."""
+    pairs = list(seen.items())
+    for batch in in_batches(pairs, MAX_IN_LIST // 2):
+        conn.execute(
+            f"""UPDATE orders SET last_carrier_event_at = seen.column2
+                FROM (VALUES {value_rows(len(batch), 2)}) AS seen
+                WHERE orders.id = seen.column1
+                  AND (last_carrier_event_at IS NULL OR last_carrier_event_at < seen.column2)""",
+            [value for pair in batch for value in pair],
         )
 
 
