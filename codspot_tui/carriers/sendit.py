@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 import httpx
@@ -137,11 +138,13 @@ class SenditClient:
             raise CarrierBadAnswer(
                 f"{self.name}: track parcel answered in an unknown shape ({error})"
             ) from None
+        # Audits may come newest first: the newest, not the last listed, says if the status
+        # has an audit of its own; without one it is an event at `last_action_at`.
+        events.sort(key=_at)
         if not events or events[-1].raw_status != status:
             events.append(_event(code, status, updated, {}))
-        return TrackedParcel(
-            code, status, SENDIT.meaning(status), updated, tuple(sorted(events, key=lambda e: e.at))
-        )
+            events.sort(key=_at)
+        return TrackedParcel(code, status, SENDIT.meaning(status), updated, tuple(events))
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -157,6 +160,9 @@ def _event(code: str, status: str, at: Any, audit: dict[str, Any]) -> TrackedEve
         description=str(audit.get("comment") or audit.get("title") or ""),
         location=str(audit.get("city") or ""),
     )
+
+
+_at = attrgetter("at")
 
 
 def _data(answer: Any) -> dict[str, Any]:
