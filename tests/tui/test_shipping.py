@@ -190,7 +190,7 @@ async def test_a_failed_first_read_is_a_notice_and_the_next_change_loads_the_boa
             await carrier_moves(other, ids[0], Shipping.SHIPPED)
         finally:
             await other.close()
-        await wait_until(lambda: refs_on_board(screen), "the board to load after the commit")
+        await wait_until(lambda: bool(refs_on_board(screen)), "the board to load after the commit")
         assert refs_on_board(screen) == await refs(services, ids[::-1])
 
 
