@@ -184,3 +184,25 @@ class Shop:
 @pytest.fixture
 def shop(services: Services, admin: Actor) -> Shop:
     return Shop(services, admin)
+
+
+# Morocco's zone is UTC+1, and UTC+0 during Ramadan: a machine's zone that is not UTC, and
+# whose offset changes during the year.
+ZONES = ("UTC", "Africa/Casablanca")
+
+
+@pytest.fixture(params=ZONES)
+def machine_zone(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The process's time zone (`TZ`) set to each of `ZONES` in turn, then restored: times
+    typed or shown without a zone are in it."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = request.param
+    time.tzset()
+    try:
+        yield request.param
+    finally:
+        if before is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
