@@ -18,7 +18,7 @@ import click
 from . import __version__, cli_views
 from .cli_carriers import carriers, sandbox_carrier, worker
 from .cli_dashboard import demo, tui
-from .cli_session import Session, emit_json, json_option, pass_session
+from .cli_session import Session, echo, emit_json, json_option, pass_session
 from .domain.errors import BadInput, CodspotError
 from .domain.models import Actor
 from .domain.statuses import Role, StatusKind, parse_status
@@ -63,9 +63,9 @@ def init(session: Session) -> None:
     async def action(services: Services) -> None:
         agent, created = await services.agents.initialise(session.agent_name)
         if created:
-            click.echo(f"Created {session.db_path}; {agent.name} is admin.")
+            echo(f"Created {session.db_path}; {agent.name} is admin.")
         else:
-            click.echo(f"{session.db_path} is ready; {agent.name} is {agent.role}.")
+            echo(f"{session.db_path} is ready; {agent.name} is {agent.role}.")
 
     async def life() -> None:
         services = await Services.open(session.db_path, session.settings, create=True)
@@ -94,7 +94,7 @@ def agents_add(session: Session, name: str, role: str) -> None:
 
     async def action(services: Services, actor: Actor) -> None:
         agent = await services.agents.add(actor, name, Role(role))
-        click.echo(f"Added {agent.name} ({agent.role}).")
+        echo(f"Added {agent.name} ({agent.role}).")
 
     session.run(action)
 
@@ -111,7 +111,7 @@ def agents_list(session: Session, as_json: bool) -> None:
             emit_json([cli_views.agent_json(agent) for agent in found])
             return
         rows = [(a.name, a.role.value, "yes" if a.active else "no") for a in found]
-        click.echo(cli_views.table(("agent", "role", "active"), rows))
+        echo(cli_views.table(("agent", "role", "active"), rows))
 
     session.run(action)
 
@@ -156,7 +156,7 @@ def products_add(
         product = await services.stock.add_product(
             actor, sku, name, price_cents=price_cents, stock=stock, low=low
         )
-        click.echo(f"Added {product.sku} ({product.name}), {product.on_hand} on hand.")
+        echo(f"Added {product.sku} ({product.name}), {product.on_hand} on hand.")
 
     session.run(action)
 
@@ -178,7 +178,7 @@ def stock_list(session: Session, as_json: bool) -> None:
             emit_json([cli_views.product_json(product) for product in found])
             return
         rows = [(p.sku, p.name, p.on_hand, p.low, "!" if p.is_low else "") for p in found]
-        click.echo(cli_views.table(("sku", "name", "on_hand", "low", ""), rows))
+        echo(cli_views.table(("sku", "name", "on_hand", "low", ""), rows))
 
     session.run(action)
 
@@ -193,7 +193,7 @@ def stock_adjust(session: Session, sku: str, delta: int, reason: str) -> None:
 
     async def action(services: Services, actor: Actor) -> None:
         product = await services.stock.adjust(actor, sku, delta, reason)
-        click.echo(f"{product.sku}: {delta:+d}, now {product.on_hand} on hand.")
+        echo(f"{product.sku}: {delta:+d}, now {product.on_hand} on hand.")
 
     session.run(action)
 
@@ -214,7 +214,7 @@ def stock_history(session: Session, sku: str, limit: int, as_json: bool) -> None
         rows = [
             (cli_views.stamp(m.at), m.delta, m.reason, m.order_ref, m.actor, m.note) for m in found
         ]
-        click.echo(cli_views.table(("at", "delta", "reason", "order", "actor", "note"), rows))
+        echo(cli_views.table(("at", "delta", "reason", "order", "actor", "note"), rows))
 
     session.run(action)
 
@@ -251,14 +251,14 @@ def import_leads(
             }
         )
     else:
-        click.echo(
+        echo(
             f"Imported {report.imported} orders ({report.duplicates} marked duplicate), "
             f"skipped {report.skipped} already imported, rejected {report.rejected}."
         )
     for problem in report.problems:
-        click.echo(problem, err=True)
+        echo(problem, err=True)
     if rejects_file:
-        click.echo(f"Rejected rows are in {rejects_file}", err=True)
+        echo(f"Rejected rows are in {rejects_file}", err=True)
 
 
 # Orders -------------------------------------------------------------------------------------
@@ -331,7 +331,7 @@ def orders_list(
             "shipping",
             "total",
         )
-        click.echo(cli_views.table(headers, rows))
+        echo(cli_views.table(headers, rows))
 
     session.run(action)
 
@@ -349,7 +349,7 @@ def orders_show(session: Session, ref: str, as_json: bool) -> None:
         if as_json:
             emit_json(cli_views.order_json(order, now, with_events=True))
         else:
-            click.echo(cli_views.order_text(order, now))
+            echo(cli_views.order_text(order, now))
 
     session.run(action)
 
@@ -366,13 +366,13 @@ def orders_next(session: Session, as_json: bool) -> None:
             if as_json:
                 emit_json(None)
             else:
-                click.echo("Nothing to call right now.")
+                echo("Nothing to call right now.")
             return
         now = services.clock()
         if as_json:
             emit_json(cli_views.order_json(order, now))
         else:
-            click.echo(cli_views.order_text(order, now))
+            echo(cli_views.order_text(order, now))
 
     session.run(action)
 
@@ -412,7 +412,7 @@ def orders_set(
         order_id = await services.orders.resolve(ref)
         move = Move(order_id, kind, target, note=note, callback_at=callback, force=force)
         result = await services.status.apply(actor, move)
-        click.echo(f"{result.ref}: {kind} is now {result.status}.")
+        echo(f"{result.ref}: {kind} is now {result.status}.")
 
     session.run(action)
 
@@ -433,7 +433,7 @@ def kpi(session: Session, as_json: bool) -> None:
         if as_json:
             emit_json(cli_views.kpi_json(figures))
             return
-        click.echo(
+        echo(
             cli_views.table(
                 ("figure", "value"),
                 [
@@ -478,7 +478,7 @@ def seed(
         )
 
     report = session.run(action)
-    click.echo(
+    echo(
         f"Seeded {report.orders} orders, {report.products} products, "
         f"agents {', '.join(report.agents)}."
     )
@@ -498,17 +498,17 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except click.ClickException as error:
-        click.echo(f"codspot: {error.format_message()}", err=True)
+        echo(f"codspot: {error.format_message()}", err=True)
         sys.exit(2 if isinstance(error, click.UsageError) else error.exit_code)
     except CodspotError as error:
-        click.echo(f"codspot: {error}", err=True)
+        echo(f"codspot: {error}", err=True)
         sys.exit(error.exit_code)
     except (KeyboardInterrupt, click.Abort):
-        click.echo("codspot: interrupted", err=True)
+        echo("codspot: interrupted", err=True)
         sys.exit(130)
     except Exception as error:  # a bug: still one line, unless asked for the traceback
         if os.environ.get("CODSPOT_DEBUG"):
             raise
-        click.echo(f"codspot: unexpected error: {type(error).__name__}: {error}", err=True)
+        echo(f"codspot: unexpected error: {type(error).__name__}: {error}", err=True)
         sys.exit(1)
     sys.exit(0)

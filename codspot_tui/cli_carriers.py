@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import cli_views
-from .cli_session import Session, emit_json, json_option, pass_session
+from .cli_session import Session, echo, emit_json, json_option, pass_session
 from .domain.models import Actor
+from .domain.text import for_terminal
 from .services.bundle import Services
 
 if TYPE_CHECKING:  # httpx and the adapters load only for the commands that call carriers
@@ -23,13 +24,20 @@ if TYPE_CHECKING:  # httpx and the adapters load only for the commands that call
 STOP_GRACE_SECONDS = 5.0
 
 
+class TerminalFormatter(logging.Formatter):
+    """Log lines as a terminal (or journalctl) may show them: a carrier's words may hold
+    control characters."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return for_terminal(super().format(record))
+
+
 def configure_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(message)s",
-        datefmt="%Y-%m-%d %H:%M:%S",
-        stream=sys.stderr,
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        TerminalFormatter("%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%d %H:%M:%S")
     )
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     # httpx logs every URL at INFO, and some carriers carry their keys in the path.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
@@ -76,7 +84,7 @@ def carriers_status(session: Session, as_json: bool) -> None:
         )
         for s in shaped
     ]
-    click.echo(
+    echo(
         cli_views.table(
             ("carrier", "last success", "pending", "failed", "unmapped", "last error"), rows
         )
@@ -165,6 +173,6 @@ def sandbox_carrier(host: str, port: int, token: str, speed: float, seed: int, r
     from .sandbox.server import SandboxSimulation
 
     simulation = SandboxSimulation(token=token, speed=speed, seed=seed, rate_per_second=rate)
-    click.echo(f"sandbox carrier on http://{host}:{port} (speed x{speed:g}, seed {seed})")
+    echo(f"sandbox carrier on http://{host}:{port} (speed x{speed:g}, seed {seed})")
     with contextlib.suppress(KeyboardInterrupt):
         web.run_app(simulation.app(), host=host, port=port, print=None, access_log=None)

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from .domain.models import Actor
+from .domain.text import for_terminal, json_for_terminal
 from .services.bundle import Services
 from .settings import Settings
 
@@ -54,8 +55,16 @@ class Session:
 pass_session = click.make_pass_decorator(Session)
 
 
+def echo(message: str, *, err: bool = False) -> None:
+    """Print `message` for a person. What would act on the terminal rather than be shown (an
+    ESC written into the database, a carrier's error text) is shown, escaped: every command
+    prints through here."""
+    click.echo(for_terminal(message), err=err)
+
+
 def emit_json(value: Any) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+    # The same JSON value, with no C1 or bidi control left raw (json.dumps escapes C0 only).
+    click.echo(json_for_terminal(json.dumps(value, ensure_ascii=False, indent=2)))
 
 
 def json_option(function: Callable[..., Any]) -> Callable[..., Any]:

@@ -9,6 +9,7 @@ from typing import Any
 import phonenumbers
 
 from .domain.models import Agent, Order, Product, StatusEvent, StockMovement, cents_to_decimal
+from .domain.text import for_terminal
 from .domain.times import to_stored
 from .services.kpi import Kpis
 
@@ -146,8 +147,9 @@ def _cell(value: object) -> str:
         return "-"
     if isinstance(value, float):
         return f"{value:.2f}"
-    # One line per row, whatever the field holds: a newline in an address must not break rows.
-    return " ".join(str(value).split())
+    # One line per row, whatever the field holds: a newline in an address must not break rows;
+    # escaped here rather than when printed, so that the columns are measured as shown.
+    return for_terminal(" ".join(str(value).split()))
 
 
 def percent(rate: float | None) -> str:
