@@ -6,7 +6,8 @@ import asyncio
 import getpass
 import json
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +20,29 @@ from .services.bundle import Services
 from .settings import Settings
 
 T = TypeVar("T")
+
+# Database files already warned about in this process: a command may open one several times.
+_warned: set[Path] = set()
+
+
+@asynccontextmanager
+async def opened_services(
+    path: Path, settings: Settings, *, create: bool = False
+) -> AsyncIterator[Services]:
+    """The services over the database at `path`, closed on every way out of the block.
+
+    A database file that others can read is said once per process, on stderr, with the
+    `chmod` that fixes it; its mode is left as it is.
+    """
+    services = await Services.open(path, settings, create=create)
+    try:
+        warning = services.db.too_open
+        if warning and services.db.path not in _warned:
+            _warned.add(services.db.path)
+            echo(f"codspot: {warning}", err=True)
+        yield services
+    finally:
+        await services.close()
 
 
 @dataclass
@@ -42,12 +66,9 @@ class Session:
         """Open the services, identify the agent, run `action`, close: one command's life."""
 
         async def life() -> T:
-            services = await Services.open(self.db_path, self.settings, create=create)
-            try:
+            async with opened_services(self.db_path, self.settings, create=create) as services:
                 actor = await services.agents.identify(self.agent_name)
                 return await action(services, actor)
-            finally:
-                await services.close()
 
         return asyncio.run(life())
 

@@ -54,7 +54,12 @@ class Services:
         create: bool = False,
         clock: Clock = system_clock,
     ) -> Services:
-        db = await Database.open(path, create=create, busy_timeout_ms=settings.busy_timeout_ms)
+        db = await Database.open(
+            path,
+            create=create,
+            busy_timeout_ms=settings.busy_timeout_ms,
+            share_group=settings.share_group,
+        )
         return cls.over(db, settings, clock)
 
     @cached_property

@@ -8,8 +8,11 @@ lock upgrade.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import shlex
 import sqlite3
+import stat
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
@@ -24,6 +27,14 @@ Row = sqlite3.Row
 T = TypeVar("T")
 DEFAULT_BUSY_TIMEOUT_MS = 5000
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+# Customer data: the file (and the -wal and -shm SQLite gives the file's own mode) is the
+# owner's alone, or with `share_group` also its group's. A shared folder is setgid, so that what
+# anyone of the team creates in it (the -wal, -shm, rejects files) takes the folder's group,
+# not the creator's own primary group that the others are not in.
+PRIVATE_MODES = (0o600, 0o700)  # (file, folder)
+GROUP_MODES = (0o660, 0o2770)
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
 
 # Pages of 16 KiB rather than SQLite's 4 KiB: a million-order seed writes ~10% faster (fewer
 # frames through the write-ahead log, shallower indexes), and the per-move and per-page
@@ -65,6 +76,8 @@ class Database:
         self.conn = conn
         self.path = path
         self.busy_timeout_ms = busy_timeout_ms
+        # Set by `open`: a line saying that others can read the file, for the caller to show.
+        self.too_open: str | None = None
         # One connection serves every task of a process; a transaction must not interleave.
         self._write_lock = asyncio.Lock()
 
@@ -75,24 +88,30 @@ class Database:
         *,
         create: bool = False,
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        share_group: bool = False,
     ) -> Database:
-        """Open (or with `create`, make) the database at `path` and bring its schema up to date."""
+        """Open (or with `create`, make) the database at `path` and bring its schema up to date.
+
+        What it creates (the file, missing folders) gets `PRIVATE_MODES`, or `GROUP_MODES`
+        with `share_group`, whatever the umask; an existing file keeps its mode.
+        """
         path = Path(path).expanduser()
+        file_mode, folder_mode = GROUP_MODES if share_group else PRIVATE_MODES
         if not create and not path.exists():
             raise DatabaseError(f"no database at {path}: run `codspot init` first")
         if path.exists() and path.is_dir():
             raise DatabaseError(f"{path} is a directory, not a database file")
         if create:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as error:
-                raise DatabaseError(f"can't create {path.parent}: {error.strerror}") from None
+            _make_folders(path.parent, folder_mode)
+            _make_file(path, file_mode)
+        too_open = permission_warning(path, share_group=share_group)
         try:
             conn = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as error:
             raise DatabaseError(f"can't open database {path}: {error}") from None
         conn.row_factory = sqlite3.Row
         db = cls(conn, path, busy_timeout_ms)
+        db.too_open = too_open
         try:
             await db._configure()
             await db._migrate()
@@ -114,7 +133,7 @@ class Database:
         try:
             mode = await self.read(configure)  # one hop to the database thread, not five
         except sqlite3.DatabaseError as error:
-            raise DatabaseError(f"{self.path} is not a codspot database ({error})") from None
+            raise DatabaseError(damaged_message(self.path, error)) from None
         if mode.lower() != "wal":
             raise DatabaseError(f"can't use write-ahead logging on {self.path} (got {mode})")
 
@@ -153,8 +172,10 @@ class Database:
                 ) from None
             try:
                 yield self.conn
-            except BaseException:
+            except BaseException as error:
                 await self.conn.rollback()
+                if is_damage(error):
+                    raise DatabaseError(damaged_message(self.path, error)) from None
                 raise
             try:
                 await self.conn.commit()
@@ -185,6 +206,11 @@ class Database:
             result: T = await self.conn._execute(work, raw)  # type: ignore[no-untyped-call]
         except sqlite3.OperationalError as error:
             raise _as_codspot_error(error, self.busy_timeout_ms) from None
+        except sqlite3.DatabaseError as error:
+            # A page that does not read back is found on whichever query reaches it first.
+            if is_damage(error):
+                raise DatabaseError(damaged_message(self.path, error)) from None
+            raise
         return result
 
     # Reads outside a transaction: each statement sees one consistent snapshot. One hop to
@@ -206,6 +232,80 @@ class Database:
     async def data_version(self) -> int:
         """Changes whenever another connection commits: the cheap way to notice their writes."""
         return int(await self.scalar("PRAGMA data_version"))
+
+
+def is_damage(error: BaseException) -> bool:
+    """SQLite found the file is not a database, or a page of it does not read back."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return isinstance(error, sqlite3.DatabaseError) and (
+        code is not None and code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+    )
+
+
+def damaged_message(path: Path | str, error: BaseException) -> str:
+    quoted = shlex.quote(str(path))
+    return (
+        f"{path} is not a codspot database or is damaged ({error});"
+        f' check it with: sqlite3 {quoted} "PRAGMA integrity_check"'
+    )
+
+
+def permission_warning(path: Path, *, share_group: bool) -> str | None:
+    """One line if the database file (or its -wal, -shm) is open to more people than the
+    settings allow: what it is and the `chmod` that fixes it. Modes are never changed here."""
+    allowed = (GROUP_MODES if share_group else PRIVATE_MODES)[0]
+    loose: list[tuple[Path, int]] = []
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = stat.S_IMODE(candidate.stat().st_mode)
+        except OSError:
+            continue
+        if mode & 0o077 & ~allowed:
+            loose.append((candidate, mode))
+    if not loose:
+        return None
+    wider = 0
+    for _, mode in loose:
+        wider |= mode
+    who = "other users" if wider & 0o007 else "its group"
+    files = " ".join(shlex.quote(str(candidate)) for candidate, _ in loose)
+    return (
+        f"warning: {path} holds customer data and {who} can open it"
+        f" (mode {loose[0][1]:o}); to fix: chmod {allowed:o} {files}"
+    )
+
+
+def _make_folders(folder: Path, mode: int) -> None:
+    """`mkdir -p` with `mode` on each folder it makes (Path.mkdir gives parents the umask's)."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for made in reversed(missing):
+        try:
+            os.mkdir(made, 0o700)  # never wider than asked while the umask still applies
+            os.chmod(made, mode)  # then exactly the mode: the umask must not drop group bits
+        except FileExistsError:
+            continue  # another process made it meanwhile: its mode is its own
+        except OSError as error:
+            raise DatabaseError(f"can't create {made}: {error.strerror}") from None
+
+
+def _make_file(path: Path, mode: int) -> None:
+    """The empty database file, made with `mode` before SQLite opens it: SQLite would make it
+    0644 under the usual umask, and its -wal and -shm after it."""
+    try:
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        return
+    except OSError as error:
+        raise DatabaseError(f"can't create {path}: {error.strerror}") from None
+    try:
+        os.fchmod(handle, mode)
+    finally:
+        os.close(handle)
 
 
 def _as_codspot_error(error: sqlite3.OperationalError, timeout_ms: int) -> CodspotError:
