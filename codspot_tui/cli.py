@@ -18,7 +18,7 @@ import click
 from . import __version__, cli_views
 from .cli_carriers import carriers, sandbox_carrier, worker
 from .cli_dashboard import demo, tui
-from .cli_session import Session, echo, emit_json, json_option, pass_session
+from .cli_session import Session, echo, emit_json, json_option, opened_services, pass_session
 from .domain.errors import BadInput, CodspotError
 from .domain.models import Actor
 from .domain.statuses import Role, StatusKind, parse_status
@@ -68,11 +68,8 @@ def init(session: Session) -> None:
             echo(f"{session.db_path} is ready; {agent.name} is {agent.role}.")
 
     async def life() -> None:
-        services = await Services.open(session.db_path, session.settings, create=True)
-        try:
+        async with opened_services(session.db_path, session.settings, create=True) as services:
             await action(services)
-        finally:
-            await services.close()
 
     asyncio.run(life())
 

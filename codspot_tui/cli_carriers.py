@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import cli_views
-from .cli_session import Session, echo, emit_json, json_option, pass_session
+from .cli_session import Session, echo, emit_json, json_option, opened_services, pass_session
 from .domain.models import Actor
 from .domain.text import for_terminal
 from .services.bundle import Services
@@ -98,27 +98,29 @@ def carriers_status(session: Session, as_json: bool) -> None:
 @pass_session
 def worker(session: Session, once: bool) -> None:
     """Create parcels for confirmed orders and follow every parcel (headless)."""
-    from .carriers.registry import build_carriers
+    from .carriers.registry import open_carriers
     from .carriers.worker import CarrierWorker
     from .carriers.writer import WriterProcess
 
     configure_logging()
 
     async def life() -> None:
-        services = await Services.open(session.db_path, session.settings)
-        # What the carriers bring is written by a process of its own: HTTP and SQLite then
-        # run side by side instead of taking turns in this one.
-        writer = WriterProcess(session.db_path, session.settings)
-        runner = CarrierWorker(services.parcels, build_carriers(session.settings), writer=writer)
-        try:
+        # Each thing is closed, in reverse, however the command ends: a database thread left
+        # open would keep the process alive after an error (and systemd would not restart it).
+        async with contextlib.AsyncExitStack() as stack:
+            services = await stack.enter_async_context(
+                opened_services(session.db_path, session.settings)
+            )
+            # What the carriers bring is written by a process of its own: HTTP and SQLite then
+            # run side by side instead of taking turns in this one.
+            writer = WriterProcess(session.db_path, session.settings)
+            stack.push_async_callback(writer.aclose)
+            carriers = await stack.enter_async_context(open_carriers(session.settings))
+            runner = CarrierWorker(services.parcels, carriers, writer=writer)
             if once:
                 await runner.run_once()
             else:
                 await run_until_signalled(runner)
-        finally:
-            await runner.close()
-            await writer.aclose()
-            await services.close()
 
     asyncio.run(life())
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from . import cli_views
-from .cli_session import Session, pass_session
+from .cli_session import Session, opened_services, pass_session
 from .domain.errors import DatabaseError
 from .domain.models import Actor
 from .domain.statuses import Shipping
@@ -37,12 +37,9 @@ def tui(session: Session, theme: str | None) -> None:
     """The dashboard."""
 
     async def life() -> None:
-        services = await Services.open(session.db_path, session.settings)
-        try:
+        async with opened_services(session.db_path, session.settings) as services:
             actor = await services.agents.identify(session.agent_name)
             await run_dashboard(services, actor, theme=theme)
-        finally:
-            await services.close()
 
     asyncio.run(life())
 
@@ -54,32 +51,31 @@ async def run_dashboard(
     # httpx and the adapters only when the demo runs a worker.
     from .tui.app import CodspotApp
 
-    worker_services = None
-    worker = None
-    if carriers:
-        from .carriers.registry import build_carriers
-        from .carriers.worker import CarrierWorker
+    async with contextlib.AsyncExitStack() as stack:
+        worker = None
+        if carriers:
+            from .carriers.registry import open_carriers
+            from .carriers.worker import CarrierWorker
 
-        # Its own connection: the dashboard notices another connection's commits (the
-        # data_version it watches), never its own, so the parcels' moves show by themselves.
-        worker_services = await Services.open(services.db.path, services.settings)
-        worker = CarrierWorker(worker_services.parcels, build_carriers(services.settings), tick=1.0)
-    app = CodspotApp(
-        services,
-        actor,
-        theme=theme,
-        user_themes=default_config_path().parent / "themes",
-        carrier_worker=worker,
-    )
-    # What is loaded by now (the modules, the app) lives as long as the process: frozen out
-    # of the collector's sight, the full collection that used to land in the first frame
-    # (about 20 ms) walks only what comes after.
-    gc.freeze()
-    try:
+            # Its own connection: the dashboard notices another connection's commits (the
+            # data_version it watches), never its own, so the parcels' moves show by themselves.
+            worker_services = await stack.enter_async_context(
+                opened_services(services.db.path, services.settings)
+            )
+            found = await stack.enter_async_context(open_carriers(services.settings))
+            worker = CarrierWorker(worker_services.parcels, found, tick=1.0)
+        app = CodspotApp(
+            services,
+            actor,
+            theme=theme,
+            user_themes=default_config_path().parent / "themes",
+            carrier_worker=worker,
+        )
+        # What is loaded by now (the modules, the app) lives as long as the process: frozen
+        # out of the collector's sight, the full collection that used to land in the first
+        # frame (about 20 ms) walks only what comes after.
+        gc.freeze()
         await app.run_async()
-    finally:
-        if worker_services is not None:
-            await worker_services.close()
 
 
 @click.command()
@@ -97,8 +93,7 @@ def demo(session: Session, fresh: bool, tour: bool, theme: str | None) -> None:
             stale.unlink(missing_ok=True)
 
     async def build() -> None:
-        services = await Services.open(path, session.settings, create=True)
-        try:
+        async with opened_services(path, session.settings, create=True) as services:
             await services.agents.initialise(session.agent_name)
             orders = await services.db.scalar("SELECT count(*) FROM orders")
             if not orders:
@@ -124,8 +119,6 @@ def demo(session: Session, fresh: bool, tour: bool, theme: str | None) -> None:
                 )
             if tour:
                 await _tour(services, await services.agents.identify(session.agent_name), path)
-        finally:
-            await services.close()
 
     asyncio.run(build())
     if tour:
@@ -134,12 +127,9 @@ def demo(session: Session, fresh: bool, tour: bool, theme: str | None) -> None:
         settings = demo_settings(session.settings, url)
 
         async def life() -> None:
-            services = await Services.open(path, settings)
-            try:
+            async with opened_services(path, settings) as services:
                 actor = await services.agents.identify(session.agent_name)
                 await run_dashboard(services, actor, theme=theme, carriers=True)
-            finally:
-                await services.close()
 
         asyncio.run(life())
 
@@ -189,8 +179,11 @@ def sandbox_carrier_process() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
+        try:
             process.wait(5)
+        except subprocess.TimeoutExpired:  # not left running behind the demo
+            process.kill()
+            process.wait()
 
 
 async def _tour(services: Services, actor: Actor, path: Path) -> None:
