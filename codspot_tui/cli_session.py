@@ -6,6 +6,7 @@ import asyncio
 import getpass
 import json
 import os
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,10 +15,12 @@ from typing import Any, TypeVar
 
 import click
 
+from .domain.errors import DatabaseError
 from .domain.models import Actor
 from .domain.text import for_terminal, json_for_terminal
 from .services.bundle import Services
 from .settings import Settings
+from .store.db import damaged_message, is_damage
 
 T = TypeVar("T")
 
@@ -41,6 +44,14 @@ async def opened_services(
             _warned.add(services.db.path)
             echo(f"codspot: {warning}", err=True)
         yield services
+    except sqlite3.DatabaseError as error:
+        # What reached the file outside the store's own connection (the seed's bulk copy): a
+        # damaged page, or a full disk, said as itself rather than as an unexpected error.
+        if is_damage(error):
+            raise DatabaseError(damaged_message(services.db.path, error)) from None
+        if isinstance(error, sqlite3.OperationalError):
+            raise DatabaseError(f"database error on {services.db.path}: {error}") from None
+        raise
     finally:
         await services.close()
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,8 +156,14 @@ def _values_sql(table: str, columns: str, width: int, rows: int) -> str:
 
 
 def close_stage(conn: sqlite3.Connection) -> None:
-    conn.execute("COMMIT")
-    conn.close()
+    """Commit what was staged and close. After a failed write SQLite may have rolled the
+    transaction back itself (it does on a full disk): a COMMIT then would only say "no
+    transaction is active", in place of the failure on its way out."""
+    try:
+        if conn.in_transaction:
+            conn.execute("COMMIT")
+    finally:
+        conn.close()
 
 
 # --- The seed's one transaction on the real database ---------------------------------------
@@ -169,8 +175,10 @@ def read_transaction(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("BEGIN")
     try:
         yield
-    finally:
-        conn.execute("COMMIT")
+    except BaseException:
+        _roll_back(conn)
+        raise
+    conn.execute("COMMIT")
 
 
 @contextmanager
@@ -179,10 +187,19 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        _roll_back(conn)
         raise
-    conn.execute("COMMIT")
+
+
+def _roll_back(conn: sqlite3.Connection) -> None:
+    """Undo what is left of a failed transaction without hiding why it failed: SQLite may
+    have rolled back already ("database or disk is full" does), and a ROLLBACK would then
+    raise "no transaction is active" in place of the cause."""
+    if conn.in_transaction:
+        with suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
 
 
 def drop_indexes(conn: sqlite3.Connection) -> list[str]:
