@@ -109,7 +109,7 @@ async def test_the_footer_shows_whole_keys_and_a_click_presses_one(
         assert len(line) == 80 and line.endswith("| ^p palette ")
         shown = line.rsplit("|", 1)[0].split()
         assert shown[:4] == ["c", "Confirm", "n", "No"]
-        assert "Edit" in shown and "Quit" not in shown  # 80 columns: whole keys only
+        assert "Help" in shown and "Quit" in shown  # 80 columns: whole keys, ? and q kept
         start = line.index(" n No answer ")
         await pilot.click(KeysFooter, offset=(start + 2, 0))
         await settle(pilot)
