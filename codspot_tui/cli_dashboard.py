@@ -85,8 +85,6 @@ async def run_dashboard(
 @pass_session
 def demo(session: Session, fresh: bool, tour: bool, theme: str | None) -> None:
     """A demo shop: realistic orders, the sandbox carrier and its worker, and the dashboard."""
-    from .services.seed import seed_database
-
     path = session.db_path if session.db_named else default_db_path().with_name("demo.db")
     if fresh:
         for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
@@ -94,31 +92,7 @@ def demo(session: Session, fresh: bool, tour: bool, theme: str | None) -> None:
 
     async def build() -> None:
         async with opened_services(path, session.settings, create=True) as services:
-            await services.agents.initialise(session.agent_name)
-            orders = await services.db.scalar("SELECT count(*) FROM orders")
-            if not orders:
-                click.echo(f"Building the demo shop in {path} ...")
-                count, days = DEMO_ORDERS, 21
-            elif await services.parcels.next_job_at() is None:
-                # The sandbox carrier starts afresh each time and knows none of the parcels
-                # handed to it before; with none left to hand over, nothing would move. A day
-                # of new orders brings the last few confirmations, still waiting for the
-                # worker, which it hands over and follows.
-                click.echo(f"Adding a day of orders to the demo shop in {path} ...")
-                count, days = DEMO_TOP_UP, 1
-            else:
-                count = days = 0
-            if count:
-                await seed_database(
-                    services.db,
-                    services.settings,
-                    orders=count,
-                    days=days,
-                    seed=orders + 1,  # other names and phones each time
-                    clock=services.clock,
-                )
-            if tour:
-                await _tour(services, await services.agents.identify(session.agent_name), path)
+            await build_demo(services, session.agent_name, tour=tour)
 
     asyncio.run(build())
     if tour:
@@ -132,6 +106,40 @@ def demo(session: Session, fresh: bool, tour: bool, theme: str | None) -> None:
                 await run_dashboard(services, actor, theme=theme, carriers=True)
 
         asyncio.run(life())
+
+
+async def build_demo(services: Services, agent_name: str, *, tour: bool) -> None:
+    """The demo shop: built when empty, topped up when no parcel waits for the worker; with
+    `tour`, a tour of it printed. What is built depends on the hour: `services.clock` says it
+    (tests pass fixed ones)."""
+    from .services.seed import seed_database
+
+    path = services.db.path
+    await services.agents.initialise(agent_name)
+    orders = await services.db.scalar("SELECT count(*) FROM orders")
+    if not orders:
+        click.echo(f"Building the demo shop in {path} ...")
+        count, days = DEMO_ORDERS, 21
+    elif await services.parcels.next_job_at() is None:
+        # The sandbox carrier starts afresh each time and knows none of the parcels handed
+        # to it before; with none left to hand over, nothing would move. A day of new orders
+        # brings the newest confirmations, still waiting for the worker (at any hour: the
+        # seed counts working time back from now), which it hands over and follows.
+        click.echo(f"Adding a day of orders to the demo shop in {path} ...")
+        count, days = DEMO_TOP_UP, 1
+    else:
+        count = days = 0
+    if count:
+        await seed_database(
+            services.db,
+            services.settings,
+            orders=count,
+            days=days,
+            seed=orders + 1,  # other names and phones each time
+            clock=services.clock,
+        )
+    if tour:
+        await _tour(services, await services.agents.identify(agent_name), path)
 
 
 def demo_settings(settings: Settings, url: str) -> Settings:

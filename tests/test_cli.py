@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from codspot_tui.cli import main
+from codspot_tui.cli_dashboard import DEMO_ORDERS, DEMO_TOP_UP
 from codspot_tui.services.bundle import Services
 from codspot_tui.settings import Settings
 from codspot_tui.store.db import PAGE_SIZE
@@ -480,28 +481,22 @@ def test_the_installed_entry_point_runs(tmp_path: Path) -> None:
     assert refused.stderr.strip() == "codspot: no order 'Z'"
 
 
-def test_the_demo_shop_gets_new_orders_when_none_waits_for_the_carrier(
-    run: Run, tmp_path: Path
-) -> None:
+def test_the_demo_command_builds_the_shop_then_tops_it_up(run: Run, tmp_path: Path) -> None:
     """Each demo starts a new sandbox carrier, which knows no parcel handed to the last one:
-    a shop reused with nothing left to hand over gets a day of orders, some for the worker."""
+    a shop reused with nothing left to hand over gets a day of orders. What waits for the
+    worker depends on the hour: `test_demo_hours.py` builds the demo at fixed clocks."""
 
-    def shop() -> tuple[int, int]:
+    def orders() -> int:
         with sqlite3.connect(tmp_path / "shop.db") as conn:
-            orders = conn.execute("SELECT count(*) FROM orders").fetchone()[0]
-            waiting = conn.execute("SELECT count(*) FROM outbox WHERE done_at IS NULL")
-            return orders, waiting.fetchone()[0]
+            return int(conn.execute("SELECT count(*) FROM orders").fetchone()[0])
 
     built = run("demo", "--tour")
     assert built.code == 0 and "Building the demo shop" in built.out
-    orders, waiting = shop()
-    assert waiting > 0  # the last confirmations wait for the worker: they move first
-    assert "Adding" not in run("demo", "--tour").out
-    assert shop() == (orders, waiting)
+    assert "Confirmation queue:" in built.out and "On the road" in built.out
+    assert orders() == DEMO_ORDERS
 
     with sqlite3.connect(tmp_path / "shop.db") as conn:  # as if a demo handed them all over
         conn.execute("UPDATE outbox SET done_at = next_attempt_at WHERE done_at IS NULL")
     topped_up = run("demo", "--tour")
     assert topped_up.code == 0 and "Adding a day of orders" in topped_up.out
-    more_orders, waiting_again = shop()
-    assert more_orders == orders + 100 and waiting_again > 0
+    assert orders() == DEMO_ORDERS + DEMO_TOP_UP
