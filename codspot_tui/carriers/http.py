@@ -1,7 +1,7 @@
 """One place that turns HTTP trouble into carrier errors, without leaking secrets.
 
-Messages name the carrier and the path template, never a full URL: some carriers put their
-keys in the path.
+Messages name the carrier and the operation, never a path or a URL: some carriers put their
+account and keys in the path, and a carrier's own error text may echo it.
 """
 
 from __future__ import annotations
@@ -84,12 +84,15 @@ async def request_json(
     what: str,
     limiter: RateLimiter | None = None,
     secrets: Sequence[str] = (),
+    paths: Sequence[str] = (),
     **kwargs: Any,
 ) -> Any:
     """Send one request and return its JSON body, or raise the carrier error that fits.
 
-    `secrets` are blanked out of every message: a carrier's error text may echo the path,
-    and some carriers put their key there. A secret that is the carrier's own name (the
+    A carrier's error text may echo the request's path (a web framework's 404 does): the
+    path `url`, and the `paths` the adapter names (a prefix that holds its account), are
+    shown as `[path]`, whole or with the prefix alone. `secrets` are blanked out too, in
+    case they come back some other way. A secret that is the carrier's own name (the
     default sandbox's token is `sandbox`) hides nothing, and blanking it would blank the
     name that starts every message.
     """
@@ -99,9 +102,18 @@ async def request_json(
         )
     except CarrierError as error:
         text = str(error)
+        # Longest first: the whole path before the prefix it starts with.
+        shown_as_path = sorted(
+            {form for path in (url, *paths) for form in (path, path.lstrip("/")) if len(form) > 1},
+            key=len,
+            reverse=True,
+        )
+        hidden_paths = [path for path in shown_as_path if path in text]
         hidden = [s for s in secrets if s and s != carrier and s in text]
-        if not hidden:
+        if not hidden_paths and not hidden:
             raise
+        for path in hidden_paths:
+            text = text.replace(path, "[path]")
         for secret in hidden:
             text = text.replace(secret, "[redacted]")
         raise type(error)(text, retry_after=error.retry_after) from None

@@ -5,7 +5,7 @@
     POST /customers/{id}/{key}/tracking    multipart tracking-number
          -> TRACKING.LAST_TRACKING{STATUT, COMMENT, TIME_STR} and TRACKING.HISTORY
 
-The customer key travels in the path, so paths never appear in messages.
+The customer id and key travel in the path, so paths never appear in messages.
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ class OzonClient:
             files={k: (None, v) for k, v in fields.items()},
             limiter=self._limiter,
             secrets=self._secrets,
+            paths=(self._prefix,),
         )
         try:
             tracking = answer["ADD-PARCEL"]["NEW-PARCEL"]["TRACKING-NUMBER"]
@@ -93,6 +94,7 @@ class OzonClient:
                     files={"tracking-number": (None, code)},
                     limiter=self._limiter,
                     secrets=self._secrets,
+                    paths=(self._prefix,),
                 )
             return self._parcel(code, answer)
 

@@ -194,3 +194,42 @@ async def test_a_host_logging_at_info_sees_no_ozon_key(
     finally:
         await carrier.aclose()
     _no_secret_in(caplog.text)
+
+
+class _OzonEchoingPaths(FakeOzon):
+    """An Ozon whose errors echo the request path in the forms web frameworks use."""
+
+    def __init__(self, form: str) -> None:
+        super().__init__()
+        self.form = form
+
+    async def handle(self, method: str, path: str, headers: object, body: object) -> Reply:
+        prefix = f"/customers/{OZON_KEYS['customer_id']}/{OZON_KEYS['api_key']}"
+        echoed = {
+            "path": path,
+            "path without its slash": path.lstrip("/"),
+            "the account's prefix": f"no customer at {prefix.lstrip('/')}",
+            "the full URL": f"POST http://carrier.test{path} is not allowed",
+        }[self.form]
+        return 404, {"message": f"Not found: {echoed}"}
+
+
+@pytest.mark.parametrize(
+    "form", ["path", "path without its slash", "the account's prefix", "the full URL"]
+)
+async def test_ozon_errors_name_the_carrier_and_operation_never_the_path(
+    serve: Serve, form: str
+) -> None:
+    fake = _OzonEchoingPaths(form)
+    url, client = await serve(fake)
+    carrier = OzonClient(_settings("ozon", url), client=client)
+    try:
+        said = await _errors(carrier)
+    finally:
+        await carrier.aclose()
+    assert [s.split(" rejected ")[0] for s in said] == ["ozon: create parcel", "ozon: track parcel"]
+    for text in said:
+        assert "[path]" in text
+        for piece in ("customers", OZON_KEYS["customer_id"], "add-parcel", "/tracking"):
+            assert piece not in text, f"the path shows in: {text}"
+    _no_secret_in(*said)
