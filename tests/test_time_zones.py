@@ -15,6 +15,7 @@ from conftest import FrozenClock, Shop
 from test_import import lead, stored, write_csv
 from textual.widgets import Input, Static
 from tui.conftest import make_app, settle
+from tui.test_overview import open_overview, panel
 
 from codspot_tui.domain.models import Actor
 from codspot_tui.domain.statuses import Confirmation, StatusKind
@@ -116,3 +117,23 @@ async def test_the_queue_card_shows_and_takes_local_times(
     order = await services.orders.get(order_id)
     assert order.confirmation is Confirmation.CALL_LATER
     assert order.callback_at == in_zone(zone, utc(2026, 11, 28, 16, 30), utc(2026, 11, 28, 15, 30))
+
+
+async def test_the_overview_s_today_starts_at_local_midnight(
+    services: Services, shop: Shop, agent: Actor, admin: Actor, clock: FrozenClock, zone: str
+) -> None:
+    clock.now = utc(2026, 11, 27, 22, 50)  # 23:50 in Casablanca
+    order_id = await shop.order("Q1")
+    await services.status.apply(
+        agent, Move(order_id, StatusKind.CONFIRMATION, Confirmation.NO_ANSWER)
+    )
+    clock.now = utc(2026, 11, 27, 23, 30)  # still the 27th in UTC; the 28th in Casablanca
+    app = make_app(services, admin)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_overview(pilot)
+        title = str(app.screen.query_one("#agents").border_title)
+        karim = next(line for line in panel(app, "agents").splitlines() if line.startswith("karim"))
+    if zone == "UTC":
+        assert "Fri 27/11" in title and karim.startswith("karim 1 0 1 ")
+    else:  # a new day since 00:00: yesterday evening's call is not today's
+        assert "Sat 28/11" in title and karim.startswith("karim 0 0 0 ")
