@@ -26,7 +26,9 @@ def maybe_from_stored(text: str | None) -> datetime | None:
 
 
 def parse_user_time(text: str, *, local_tz: bool = True) -> datetime:
-    """An ISO 8601 time typed by a person; without an offset it is the machine's local time."""
+    """An ISO 8601 time typed by a person. Without an offset it is local time: the zone of
+    this process (`TZ`, else the machine's), the one the dashboard shows times in, so that
+    what an operator types and reads agree. `local_tz=False` reads it as UTC instead."""
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
