@@ -1,13 +1,16 @@
-"""The core benchmark runs on a small database and prints its figures (timings not asserted)."""
+"""The benchmarks run on a small database and print their figures (timings not asserted)."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_core.py"
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+SCRIPT = BENCHMARKS / "bench_core.py"
 
 
 def test_bench_core_prints_its_three_figures(tmp_path: Path) -> None:
@@ -41,3 +44,53 @@ def test_bench_core_prints_its_three_figures(tmp_path: Path) -> None:
     assert done.returncode == (0 if verdict == "PASS" else 1)
     assert (tmp_path / "bench_core_3000.db").exists()
     assert not list(tmp_path.glob(".codspot-seed-*")), "the seed's staging files are gone"
+
+
+def test_bench_tui_prints_its_figures(tmp_path: Path) -> None:
+    tiny = ["--orders", "2000", "--rounds", "1", "--data-dir", str(tmp_path)]
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_tui.py"), *tiny],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    out = done.stdout
+    assert "Traceback" not in done.stderr, done.stderr
+    assert re.search(r"^machine: .+, \d+ cores, Python ", out, re.M), out
+    assert re.search(r"^date: +\d{4}-\d\d-\d\d \d\d:\d\d UTC; database: 2,000 orders$", out, re.M)
+    verdict = r" +(PASS|FAIL)$"
+    assert re.search(
+        r"^start to first card +\d+ ms vs floor \d+ ms = [\d.]+x" + r".*" + verdict, out, re.M
+    )
+    assert re.search(r"^c to next card +median [\d.]+ ms" + r".*" + verdict, out, re.M), out
+    assert re.search(r"^2 to board painted +median \d+ ms of " + r".*" + verdict, out, re.M), out
+    memory = re.search(
+        r"^peak memory +(\d+) MB vs floor (\d+) MB = \+-?\d+ MB.*" + verdict, out, re.M
+    )
+    assert memory, out
+    # Each process's own peak: a Textual app is tens of MB, not the seeding parent's.
+    assert 10 < int(memory[2]) <= int(memory[1]) < 300
+    assert done.returncode == (1 if "FAIL" in out else 0)
+
+
+def load_bench_tui() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_tui", BENCHMARKS / "bench_tui.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_tui_memory_is_each_childs_own_peak() -> None:
+    """A process started by a big one (the benchmark after seeding a million orders) reports
+    its own peak, not the big one's: Linux carries `ru_maxrss` across exec."""
+    bench_tui = load_bench_tui()
+    ballast = bytearray(300 * 2**20)
+    ballast[::4096] = b"\x01" * len(range(0, len(ballast), 4096))  # resident, not just mapped
+    try:
+        assert bench_tui.peak_mb() >= 300
+        floor = bench_tui.child("--role", "floor")
+    finally:
+        del ballast
+    assert 10 < floor["peak_mb"] < 150, floor
