@@ -268,6 +268,13 @@ def test_confirming_takes_stock_and_queues_the_parcel(shop: Run) -> None:
         "at": None,
         "ignored": False,
     }
+    # Shipping changed too, from nothing: a row of its own, in the same move.
+    assert shown["events"][1] == shown["events"][0] | {
+        "kind": "shipping",
+        "from": None,
+        "to": "created",
+    }
+    assert "shipping: - -> created  by agent:karim (manual)" in shop("orders", "show", "A1").out
     assert shop("stock", "list", "--json").json()[0]["on_hand"] == 1
 
 

@@ -157,6 +157,7 @@ class OrderLifecycle(RuleBasedStateMachine):
             order.applied += 1
             if to is C.CONFIRMED:
                 order.shipping = S.CREATED
+                order.applied += 1  # shipping changed too, from nothing: a row of its own
                 self.taken.update(order.needs)
 
     @rule(

@@ -78,6 +78,7 @@ def check_timelines(path: Path, settings: Settings, now: str) -> None:
         tried = callback = last_carrier = None
         last_at = order["created_at"]
         seen_ids: set[str] = set()
+        confirmed_by: tuple[str, str, str] | None = None  # whose confirming awaits its 2nd row
         for event in timeline:
             assert last_at <= event["at"] <= now, order["ref"]
             last_at = event["at"]
@@ -87,11 +88,23 @@ def check_timelines(path: Path, settings: Settings, now: str) -> None:
             if event["carrier_event_id"] is not None:
                 assert event["carrier_event_id"] not in seen_ids
                 seen_ids.add(event["carrier_event_id"])
+            if confirmed_by is not None:
+                # Confirming's second row: shipping from nothing to created (DESIGN §1, Audit).
+                assert (kind, event["to_status"], event["ignored"]) == (
+                    StatusKind.SHIPPING,
+                    Shipping.CREATED,
+                    0,
+                ), order["ref"]
+                assert (event["actor"], event["source"], event["at"]) == confirmed_by
+                shipping, confirmed_by = Shipping.CREATED, None
+                continue
             if event["ignored"]:
-                # A refused carrier event: on the timeline, changing nothing (DESIGN §1).
+                # A refused carrier event: on the timeline, changing nothing (DESIGN §1), but
+                # still the newest event seen: an older one coming later would change nothing.
                 assert event["actor"] == f"carrier:{carrier}" and event["source"] == "carrier"
                 assert event["to_status"] not in allowed_targets(kind, current, Mover.CARRIER)
                 assert event["note"] and order["ref"] in event["note"]
+                last_carrier = max(last_carrier or "", event["at"])
                 continue
             mover = mover_of(event, order["delivery"], carrier)
             assert event["to_status"] in allowed_targets(kind, current, mover), (
@@ -106,12 +119,13 @@ def check_timelines(path: Path, settings: Settings, now: str) -> None:
                 attempts += confirmation == Confirmation.NO_ANSWER
                 callback = event["at"] if confirmation == Confirmation.CALL_LATER else None
                 if confirmation == Confirmation.CONFIRMED:
-                    shipping = Shipping.CREATED
+                    confirmed_by = (event["actor"], event["source"], event["at"])
             else:
                 assert order["sync"] != "pending", "the carrier can't move an unsynced parcel"
                 shipping = event["to_status"]
                 if mover is Mover.CARRIER:
                     last_carrier = event["at"]
+        assert confirmed_by is None, order["ref"]
         assert (order["confirmation"], order["shipping"]) == (confirmation, shipping)
         assert order["version"] == 1 + applied
         assert order["attempts"] == attempts

@@ -161,9 +161,11 @@ async def _check_cell(
     if order["version"] != before["order"]["version"] + 1 or result.version != order["version"]:
         problems.append(f"{cell}: version {before['order']['version']} -> {order['version']}")
     new_events = after["events"][len(before["events"]) :]
-    wanted_event = (order_id, kind.value, current.value, target.value, label, source)
-    if [event[1:7] for event in new_events] != [wanted_event]:
-        problems.append(f"{cell}: events {new_events}, want one {wanted_event}")
+    wanted = [(order_id, kind.value, current.value, target.value, label, source)]
+    if target is C.CONFIRMED:  # shipping changed too, from nothing: a row of its own
+        wanted.append((order_id, "shipping", None, "created", label, source))
+    if [event[1:7] for event in new_events] != wanted:
+        problems.append(f"{cell}: events {new_events}, want {wanted}")
     new_ledger = [(m[2], m[3], m[4]) for m in after["ledger"][len(before["ledger"]) :]]
     want_ledger = {
         C.CONFIRMED: [(-1, "confirmed", order_id)],
@@ -257,11 +259,21 @@ async def test_admin_force_confirms_despite_short_stock_and_is_audited(
 
     assert result.applied
     assert await on_hand(services, "ARGAN") == -2
-    (event,) = await events(services, order_id)
+    event, shipping = await events(services, order_id)
     assert (event["actor"], event["source"], event["note"]) == (
         "agent:boss",
         "forced",
         "supplier delivers tonight",
+    )
+    assert (shipping["kind"], shipping["from_status"], shipping["to_status"]) == (
+        "shipping",
+        None,
+        "created",
+    )
+    assert (shipping["actor"], shipping["source"], shipping["at"]) == (
+        "agent:boss",
+        "forced",
+        event["at"],
     )
     assert await ledger(services, order_id) == [("ARGAN", -3, "confirmed")]
 
@@ -658,7 +670,7 @@ async def test_a_batch_sees_its_own_earlier_moves(
     assert order.shipping is S.DELIVERED
     assert results[-1].version == order.version
     carrier_events = [e["carrier_event_id"] for e in await events(services, order_id)]
-    assert carrier_events == [None, "p1", "p3"]
+    assert carrier_events == [None, None, "p1", "p3"]  # confirmed, shipping created, moves
 
 
 async def test_carrier_batch_leaves_other_orders_timelines_alone(
@@ -674,7 +686,7 @@ async def test_carrier_batch_leaves_other_orders_timelines_alone(
         ],
     )
     assert not any(r.applied for r in results)
-    assert [e["actor"] for e in await events(services, others)] == ["agent:karim"]
+    assert [e["actor"] for e in await events(services, others)] == ["agent:karim"] * 2
     assert await events(services, unconfirmed) == []
     # Event ids are the carrier's own: ozon's event "x1" must not be taken for a replay.
     ozon = Actor.carrier("ozon")

@@ -322,6 +322,8 @@ def _live(
         if status == CONFIRMED:
             confirmed_at, shipping = updated, CREATED
             at = day[confirmed_at // 86400 - d0] + clock[confirmed_at % 86400]
+            # As StatusService: shipping's own row, from nothing, in the same move.
+            events((order_id, SHIP, None, CREATED, label, MANUAL, "", "", 0, at))
             for product_id, qty in units:
                 movements((confirmed_at, product_id, -qty, TAKEN, order_id, label, at))
                 taken[product_id] += qty
@@ -378,7 +380,8 @@ def _live(
                     # A late scan after delivery: the timeline keeps it, marked ignored.
                     moment += HOUR + int(random_() * DAY)
                     if moment <= now:
-                        at = day[moment // 86400 - d0] + clock[moment % 86400]
+                        # Refused, yet seen: the service keeps its time as the newest event's.
+                        at = last_carrier = day[moment // 86400 - d0] + clock[moment % 86400]
                         event_id = f"{tracking}-{seen + 1}"
                         why = _refusal(ref)
                         events(

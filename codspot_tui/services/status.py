@@ -271,6 +271,20 @@ class StatusService:
             now if move.at is None else move.at,
             raw_status=move.raw_status,
         )
+        if move.to is Confirmation.CONFIRMED:
+            # The shipping status changed too, from nothing: its own row (DESIGN §1, Audit).
+            _insert_event(
+                conn,
+                row["id"],
+                StatusKind.SHIPPING,
+                None,
+                SHIPPING_ON_CONFIRM,
+                actor,
+                source,
+                None,
+                None,
+                now,
+            )
 
         final = move.to
         if (

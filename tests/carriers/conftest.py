@@ -223,9 +223,11 @@ async def created_parcels(
 
 
 async def shipping_events(services: Services, order_id: int) -> list[dict[str, Any]]:
+    """The order's shipping timeline after confirming's row (from nothing to created)."""
     rows = await services.db.fetchall(
         """SELECT from_status, to_status, source, ignored, carrier_event_id, raw_status, note
-           FROM status_events WHERE order_id = ? AND kind = 'shipping' ORDER BY id""",
+           FROM status_events WHERE order_id = ? AND kind = 'shipping'
+             AND from_status IS NOT NULL ORDER BY id""",
         (order_id,),
     )
     return [dict(row) for row in rows]
@@ -252,7 +254,7 @@ async def assert_invariants(services: Services) -> None:
                FROM status_events WHERE order_id = ? AND kind = 'shipping' ORDER BY id""",
             (order["id"],),
         )
-        current = Shipping.CREATED if order["confirmation"] == "confirmed" else None
+        current: Shipping | None = None  # confirming's row: from nothing to created
         for event in events:
             if event["ignored"]:
                 continue
