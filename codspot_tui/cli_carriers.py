@@ -168,13 +168,39 @@ async def run_until_signalled(runner: CarrierWorker) -> None:
     show_default=True,
     help="Requests per second before it answers 429.",
 )
-def sandbox_carrier(host: str, port: int, token: str, speed: float, seed: int, rate: float) -> None:
+@click.option(
+    "--idle-timeout",
+    type=click.FloatRange(min=0.1, max=3600),
+    help="Seconds an idle or slow connection is kept (default: 15).",
+)
+def sandbox_carrier(
+    host: str,
+    port: int,
+    token: str,
+    speed: float,
+    seed: int,
+    rate: float,
+    idle_timeout: float | None,
+) -> None:
     """A local carrier that simulates parcel journeys, for the demo and the tests."""
     from aiohttp import web
 
-    from .sandbox.server import SandboxSimulation
+    from .sandbox.server import IDLE_SECONDS, SandboxSimulation
 
-    simulation = SandboxSimulation(token=token, speed=speed, seed=seed, rate_per_second=rate)
+    idle = IDLE_SECONDS if idle_timeout is None else idle_timeout
+    simulation = SandboxSimulation(
+        token=token, speed=speed, seed=seed, rate_per_second=rate, read_timeout=idle
+    )
     echo(f"sandbox carrier on http://{host}:{port} (speed x{speed:g}, seed {seed})")
     with contextlib.suppress(KeyboardInterrupt):
-        web.run_app(simulation.app(), host=host, port=port, print=None, access_log=None)
+        web.run_app(
+            simulation.app(),
+            host=host,
+            port=port,
+            print=None,
+            access_log=None,
+            keepalive_timeout=idle,
+            # After a 408 the rest of the body is read and dropped this long (so that the
+            # client sees the answer rather than a reset): aiohttp's 10 s by default.
+            lingering_time=idle,
+        )

@@ -28,6 +28,11 @@ MAX_TRACK = 50
 FAULTS = ("500", "503", "429", "hang", "drop", "not_json", "bad_shape", "unknown_status")
 # What an "unknown_status" fault reports: a word outside the sandbox's vocabulary.
 UNKNOWN_WORD = "teleported"
+# A connection idle this long is closed, and so is one that has not sent a whole request line
+# and headers by then (aiohttp arms this timer when the connection opens, and only a whole
+# request resets it); a body not arriving whole within it is answered 408. Without them an
+# idle or slow client holds its socket forever (aiohttp's default keep-alive is an hour).
+IDLE_SECONDS = 15.0
 
 
 def _iso(epoch: float) -> str:
@@ -68,9 +73,16 @@ class SandboxSimulation:
     """The simulation behind the API: parcels, rate limit, injected faults."""
 
     def __init__(
-        self, *, token: str, speed: float = 60.0, seed: int = 1, rate_per_second: float = 50.0
+        self,
+        *,
+        token: str,
+        speed: float = 60.0,
+        seed: int = 1,
+        rate_per_second: float = 50.0,
+        read_timeout: float = IDLE_SECONDS,
     ) -> None:
         self.token = token
+        self.read_timeout = read_timeout
         self.speed = speed
         self.seed = seed
         self.rate = rate_per_second
@@ -147,7 +159,7 @@ class SandboxSimulation:
         return web.json_response({"parcels": "not a list", "unknown": 7})  # bad_shape
 
     async def add_fault(self, request: web.Request) -> web.Response:
-        body = await _json_body(request)
+        body = await _json_body(request, self.read_timeout)
         kind = str(body.get("fault", ""))
         if kind not in FAULTS:
             return _bad(f"fault must be one of {', '.join(FAULTS)}")
@@ -164,7 +176,7 @@ class SandboxSimulation:
         parcel = self.parcels.get(request.match_info["tracking"])
         if parcel is None:
             return web.json_response({"error": "unknown tracking number"}, status=404)
-        body = await _json_body(request)
+        body = await _json_body(request, self.read_timeout)
         status, at = body.get("status"), body.get("at")
         if not isinstance(status, str) or not isinstance(at, str):
             return _bad("an event needs status and at (ISO 8601)")
@@ -179,7 +191,7 @@ class SandboxSimulation:
         return web.json_response(event, status=201)
 
     async def create(self, request: web.Request) -> web.Response:
-        body = await _json_body(request)
+        body = await _json_body(request, self.read_timeout)
         problem = _check_parcel(body)
         if problem:
             return _bad(problem)
@@ -232,9 +244,17 @@ class SandboxSimulation:
         return web.json_response({"parcels": parcels, "unknown": unknown})
 
 
-async def _json_body(request: web.Request) -> dict[str, Any]:
+async def _json_body(request: web.Request, timeout: float) -> dict[str, Any]:
     try:
-        body = await request.json()
+        async with asyncio.timeout(timeout):
+            body = await request.json()
+    except TimeoutError:
+        # Answered, and the connection closed: what is left of the body is never read.
+        raise web.HTTPRequestTimeout(
+            text='{"error": "the body did not arrive in time"}',
+            content_type="application/json",
+            headers={"Connection": "close"},
+        ) from None
     except ValueError:
         raise web.HTTPBadRequest(
             text='{"error": "body must be JSON"}', content_type="application/json"
