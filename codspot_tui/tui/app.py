@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from ..domain.errors import CodspotError
 from ..domain.models import Actor
+from ..domain.text import for_terminal
 from ..services.bundle import Services
 from .messages import DataChanged
 from .screens.help import HelpScreen, key_lines
@@ -195,6 +197,26 @@ class CodspotApp(App[None]):
         # Leave no claim behind: the order goes back to the queue for the others at once.
         await self.services.queue.release(self.actor)
         self.exit()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notification, from any screen, comes here. Its words may quote data (an
+        order's ref, a carrier's error): shown escaped, and never read as markup (screens
+        pass Textual's default, markup=True, without asking for it)."""
+        super().notify(
+            for_terminal(message),
+            title=for_terminal(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A failed background job becomes a notification, never a crash."""

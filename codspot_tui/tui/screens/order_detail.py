@@ -15,6 +15,7 @@ from ...domain.models import Order, cents_to_decimal
 from ...services.polling import last_carrier_events
 from ..widgets.footer import KeysFooter
 from ..widgets.header import CodspotHeader
+from ..widgets.shown import assemble
 from ..widgets.status import order_state
 from ..widgets.timeline import Timeline, local_time
 from .base import CodspotScreen
@@ -80,4 +81,4 @@ def details_text(order: Order, carrier_event_at: datetime | None) -> Content:
     )
     if order.note:
         parts.append((f"\nNote: {' '.join(order.note.split())}", "italic"))
-    return Content.assemble(*parts)
+    return assemble(*parts)

@@ -28,6 +28,7 @@ from ...services.parcels import CarrierHealth
 from ..messages import DataChanged
 from ..widgets.footer import KeysFooter
 from ..widgets.header import CodspotHeader
+from ..widgets.shown import assemble, cell, plain
 from .base import CodspotScreen
 
 CURRENCY = "MAD"
@@ -93,7 +94,7 @@ def agents_table(days: list[AgentDay]) -> Table | Content:
 
 
 def _agent_cells(name: str, day: AgentDay) -> Iterable[Text]:
-    yield Text(name)  # a plain string would be read as Rich markup
+    yield cell(name)  # a plain string would be read as Rich markup
     for value in (day.calls, day.confirmed, day.no_answer, day.call_later, day.canceled_or_fake):
         yield Text(f"{value:,}")
     yield Text(percent(day.confirmation_rate))
@@ -145,7 +146,7 @@ def carrier_state(carrier: CarrierHealth, now: datetime) -> Content:
         more = len(carrier.unmapped) - 5
         shown = ", ".join(carrier.unmapped[:5]) + (f" and {more} more" if more > 0 else "")
         parts += [("\nunmapped statuses: ", "$text-muted"), (shown, "$warning")]
-    return Content.assemble(*parts)
+    return assemble(*parts)  # the carrier's words: its error, its statuses
 
 
 class CarrierRow(Horizontal):
@@ -163,7 +164,7 @@ class CarrierRow(Horizontal):
         self.state = state
 
     def compose(self) -> ComposeResult:
-        yield Static(self.carrier, classes="carrier-name", markup=False)
+        yield Static(plain(self.carrier), classes="carrier-name")
         yield Static(self.state, classes="carrier-state")
 
     def show(self, state: Content) -> None:

@@ -21,12 +21,14 @@ from textual.widgets import Digits, Static
 from ...domain.errors import CodspotError
 from ...domain.models import Order, cents_to_decimal
 from ...domain.statuses import QUEUE_STATUSES, Confirmation, StatusKind
+from ...domain.text import for_terminal
 from ...services.orders import OrderEdit
 from ...services.queue import QueueCounts
 from ...services.status import Move
 from ..widgets.call_dialogs import CallLaterDialog, EditOrderDialog, ReasonDialog
 from ..widgets.footer import KeysFooter
 from ..widgets.header import CodspotHeader
+from ..widgets.shown import assemble, one_line, plain
 from ..widgets.status import status_text
 from ..widgets.timeline import Timeline, local_time
 from .base import CodspotScreen
@@ -148,9 +150,9 @@ class QueueScreen(CodspotScreen):
             empty.update("Nothing to call right now. New orders appear here by themselves.")
             return
         self.query_one("#title", Static).update(title_text(order))
-        self.query_one("#phone", Digits).update(national(order.phone))
+        self.query_one("#phone", Digits).update(for_terminal(national(order.phone)))
         self.query_one("#national", Static).update(
-            Content.styled(f"{order.phone}  {order.customer}", "bold")
+            plain(f"{order.phone}  {one_line(order.customer)}", "bold")
         )
         self.query_one("#details", Static).update(details_text(order))
         self.query_one(Timeline).show(order.events)
@@ -166,7 +168,7 @@ class QueueScreen(CodspotScreen):
             flags.append(f"{history[Confirmation.FAKE]} earlier order(s) marked FAKE")
         if history.get(Confirmation.CANCELED):
             flags.append(f"{history[Confirmation.CANCELED]} canceled before")
-        self.query_one("#flags", Static).update("  ".join(flags))
+        self.query_one("#flags", Static).update(plain("  ".join(flags)))
 
     @work(group="queue-lease", exclusive=True, exit_on_error=False)
     async def renew_claim(self) -> None:
@@ -284,7 +286,7 @@ def title_text(order: Order) -> Content:
     if order.callback_at:
         parts.append((f"  callback {local_time(order.callback_at)}", "bold"))
     parts.append((f"  {order.source} {local_time(order.created_at)}", "dim"))
-    return Content.assemble(*parts)
+    return assemble(*parts)
 
 
 def details_text(order: Order) -> Content:
@@ -298,7 +300,7 @@ def details_text(order: Order) -> Content:
     parts.append(f"   delivery: {order.delivery}")
     if order.note:
         parts.append((f"\nNote: {' '.join(order.note.split())}", "italic"))
-    return Content.assemble(*parts)
+    return assemble(*parts)
 
 
 def counts_text(counts: QueueCounts) -> str:

@@ -39,6 +39,7 @@ from ..widgets.move_menu import (
     in_table_order,
     moves_summary,
 )
+from ..widgets.shown import plain
 from .base import CodspotScreen
 from .order_detail import OrderDetailScreen
 
@@ -293,7 +294,7 @@ class ShippingScreen(CodspotScreen):
         lines.append(shown)
         if self.marked:
             lines.append(f"{len(self.marked)} marked")
-        self.query_one("#summary", Static).update("\n".join(lines))
+        self.query_one("#summary", Static).update(plain("\n".join(lines)))  # typed: not markup
 
     def _theme_changed(self, theme: Theme) -> None:
         table = self.query_one(BoardTable)

@@ -17,6 +17,7 @@ from ...services.figures import FiguresService, StockLine
 from ..widgets.adjust_dialog import AdjustDialog, Adjustment
 from ..widgets.footer import KeysFooter
 from ..widgets.header import CodspotHeader
+from ..widgets.shown import cell, one_line, plain
 from ..widgets.timeline import local_time
 from .base import CodspotScreen
 
@@ -143,8 +144,8 @@ class StockScreen(CodspotScreen):
             for line in shown:
                 product = line.product
                 table.add_row(
-                    Text(product.sku),  # a plain string cell would be read as Rich markup
-                    Text(short(product.name, self.name_width())),
+                    cell(product.sku),  # a plain string cell would be read as Rich markup
+                    Text(short(one_line(product.name), self.name_width())),
                     units(product.on_hand, zero="0"),
                     units(product.low, zero="0"),
                     units(line.units_out),
@@ -192,13 +193,13 @@ class StockScreen(CodspotScreen):
                 table.add_row(
                     Text(local_time(movement.at)),
                     self.change_text(movement.delta),
-                    Text(movement.reason),
-                    Text(movement.order_ref or ""),
-                    Text(movement.actor.removeprefix("agent:")),
-                    Text(short(movement.note, note_width)),
+                    cell(movement.reason),
+                    cell(movement.order_ref or ""),
+                    cell(movement.actor.removeprefix("agent:")),
+                    Text(short(one_line(movement.note or ""), note_width)),
                 )
         more = "  (newest 200)" if len(movements) >= LEDGER_LIMIT else ""
-        table.border_title = f"Ledger of {sku}, newest first{more}"
+        table.border_title = plain(f"Ledger of {sku}, newest first{more}")
         table.border_subtitle = "" if movements else "no movement yet"
 
     # Keys ---------------------------------------------------------------------------------
@@ -219,7 +220,7 @@ class StockScreen(CodspotScreen):
         self.ledger_sku = sku
         ledger = self.query_one("#ledger", DataTable)
         ledger.add_class("-open")
-        ledger.border_title = f"Ledger of {sku}"
+        ledger.border_title = plain(f"Ledger of {sku}")
         self.load_ledger(sku)
         self.refresh_bindings()
 

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from ...domain.models import Product
-from ...domain.text import clean_text
+from ...domain.text import clean_text, for_terminal
 from ...services.stock import MAX_UNITS
 
 REASON_MAX = 300  # as StockService.adjust allows
@@ -76,8 +77,10 @@ class AdjustDialog(ModalScreen[Adjustment | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = f"Adjust {self.product.sku}"
-            yield Static(f"{self.product.name}: {self.product.on_hand} on hand", markup=False)
+            box.border_title = Content(for_terminal(f"Adjust {self.product.sku}"))
+            yield Static(
+                Content(for_terminal(f"{self.product.name}: {self.product.on_hand} on hand"))
+            )
             yield Label("Units (+ to add, - to remove)")
             yield Input(placeholder="e.g. 5 or -2", type="integer", id="adjust-delta")
             yield Static("", id="adjust-delta-error", classes="error", markup=False)

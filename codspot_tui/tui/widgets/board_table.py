@@ -28,6 +28,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ...domain.models import Order, cents_to_decimal
+from . import shown
 from .timeline import local_time
 
 # (key, header, width). The shipping status comes right after the fixed columns, so that
@@ -318,13 +319,13 @@ def order_cells(
     sync_style = colours.get("error", "") if order.sync == "failed" else ""
     return (
         Text("*", style="bold") if marked else Text(" "),
-        Text(order.ref, style="bold"),
+        shown.cell(order.ref, style="bold"),
         state,
-        Text(order.customer),
-        Text(order.city),
-        Text(order.delivery),
-        Text(order.tracking or "-"),
-        Text(order.sync or "-", style=sync_style),
+        shown.cell(order.customer),
+        shown.cell(order.city),
+        shown.cell(order.delivery),
+        shown.cell(order.tracking or "-"),
+        shown.cell(order.sync or "-", style=sync_style),
         Text(local_time(heard) if heard else "-"),
         Text(f"{cents_to_decimal(order.total_cents):,}", justify="right"),
     )

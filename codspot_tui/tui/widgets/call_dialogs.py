@@ -12,7 +12,9 @@ from textual.widgets import Button, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from ...domain.models import Order
+from ...domain.text import for_terminal
 from ...services.orders import OrderEdit
+from .shown import plain
 
 DIALOG_CSS = """
 {name} {{ align: center middle; }}
@@ -107,7 +109,7 @@ class ReasonDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"[b]{self.question}[/b]")
+            yield Label(plain(self.question, "bold"))
             yield Input(placeholder="reason (optional), enter to confirm", id="reason")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -129,13 +131,14 @@ class EditOrderDialog(ModalScreen[OrderEdit | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"[b]Correct order {self.order.ref}[/b]")
-            yield Input(self.order.phone, placeholder="phone", id="phone")
-            yield Input(self.order.city, placeholder="city", id="city")
-            yield Input(self.order.address, placeholder="address", id="address")
+            yield Label(plain(f"Correct order {self.order.ref}", "bold"))
+            # Shown escaped, as everywhere: a field left as it was is not saved (see _save).
+            yield Input(for_terminal(self.order.phone), placeholder="phone", id="phone")
+            yield Input(for_terminal(self.order.city), placeholder="city", id="city")
+            yield Input(for_terminal(self.order.address), placeholder="address", id="address")
             for line, item in enumerate(self.order.items, start=1):
                 with Horizontal():
-                    yield Label(f"{item.sku} qty ")
+                    yield Label(plain(f"{item.sku} qty "))
                     yield Input(str(item.qty), id=f"qty-{line}", type="integer")
             yield Label("", classes="problem", id="problem")
             with Horizontal():
@@ -159,16 +162,18 @@ class EditOrderDialog(ModalScreen[OrderEdit | None]):
         for line, item in enumerate(self.order.items, start=1):
             text = value(f"qty-{line}")
             if not text.isdigit() or int(text) < 1:
-                self.query_one("#problem", Label).update(f"{item.sku}: a quantity of 1 or more")
+                self.query_one("#problem", Label).update(
+                    plain(f"{item.sku}: a quantity of 1 or more")
+                )
                 return
             if int(text) != item.qty:
                 quantities[line] = int(text)
         phone, city, address = value("phone"), value("city"), value("address")
         self.dismiss(
             OrderEdit(
-                phone=phone if phone != self.order.phone else None,
-                city=city if city != self.order.city else None,
-                address=address if address != self.order.address else None,
+                phone=phone if phone != for_terminal(self.order.phone) else None,
+                city=city if city != for_terminal(self.order.city) else None,
+                address=address if address != for_terminal(self.order.address) else None,
                 quantities=quantities,
             )
         )

@@ -22,6 +22,7 @@ from ...domain.models import Actor, Order
 from ...domain.rules import Mover, allowed_targets
 from ...domain.statuses import Shipping, StatusKind
 from ...services.status import MoveResult
+from .shown import one_line
 from .status import status_text
 
 FORCE = "force"
@@ -113,7 +114,7 @@ class MoveMenu(ModalScreen[MoveChoice | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(Text.assemble("Move ", (self.what, "bold"), " to:"))
+            yield Label(Text.assemble("Move ", (one_line(self.what), "bold"), " to:"))
             options = [Option(status_text(s.value), id=s.value) for s in self.targets]
             if self.forced:
                 options.append(
@@ -150,7 +151,7 @@ class ForceMoveDialog(ModalScreen[MoveChoice | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(Text.assemble("Force ", (self.what, "bold"), " to:"))
+            yield Label(Text.assemble("Force ", (one_line(self.what), "bold"), " to:"))
             yield OptionList(
                 *(Option(status_text(s.value), id=s.value) for s in self.targets), id="forced"
             )

@@ -8,6 +8,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from ...domain.models import StatusEvent
+from .shown import assemble
 
 
 def local_time(moment: datetime) -> str:
@@ -27,7 +28,7 @@ def event_line(event: StatusEvent) -> Content:
         parts.append((f"  [{event.raw_status}]", "dim"))
     if event.note:
         parts.append((f"  {' '.join(event.note.split())}", "dim"))
-    return Content.assemble(*parts)
+    return assemble(*parts)
 
 
 def timeline_text(events: tuple[StatusEvent, ...], *, newest_first: bool = True) -> Content:
