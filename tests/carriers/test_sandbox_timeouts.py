@@ -110,12 +110,13 @@ def test_a_connection_that_sends_nothing_is_closed(port: int) -> None:
 def test_a_kept_alive_connection_left_idle_is_closed(port: int) -> None:
     with _connect(port) as conn:
         conn.sendall(
-            b"GET /v1/parcels?tracking=X HTTP/1.1\r\nHost: sandbox\r\nAuthorization: Bearer t\r\n\r\n"
+            b"GET /v1/parcels?tracking=X HTTP/1.1\r\nHost: sandbox\r\n"
+            b"Authorization: Bearer t\r\n\r\n"
         )
         first = conn.recv(65536)
         assert first.startswith(b"HTTP/1.1 200")
-        received, after = _until_closed(conn, time.monotonic())
-    assert after < LIMIT
+        rest, after = _until_closed(conn, time.monotonic())
+    assert rest == b"" and IDLE * 0.9 <= after < LIMIT
 
 
 def test_a_body_that_never_arrives_whole_is_answered_408_and_closed(port: int) -> None:
