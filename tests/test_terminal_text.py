@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from codspot_tui.cli import main
 from codspot_tui.cli_carriers import TerminalFormatter
-from codspot_tui.domain.text import for_terminal, json_for_terminal
+from codspot_tui.domain.text import for_terminal, json_for_terminal, printable
 
 # An OSC that sets the terminal's title, a C1 CSI (ESC [ in one character) that clears the
 # screen, a bidi override that turns "exe.png" into what looks like "gnp.exe", and friends.
@@ -52,6 +52,12 @@ def test_nothing_a_terminal_obeys_survives_and_json_stays_exact(text: str) -> No
     dumped = json_for_terminal(json.dumps({"t": text}, ensure_ascii=False))
     assert not UNSAFE.search(dumped)
     assert json.loads(dumped) == {"t": text}
+
+
+def test_a_carriers_words_are_stored_without_what_a_terminal_would_obey() -> None:
+    said = printable(f"Colis {TITLE}livré{CLEAR} à {RLO}\u200b\ufeff ok")
+    assert said == "Colis ]0;pwned livré 2J à gnp.exe ok"
+    assert not UNSAFE.search(said)
 
 
 def test_the_worker_log_shows_a_carriers_words_escaped() -> None:
