@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from . import cli_views
-from .cli_session import Session, opened_services, pass_session
+from .cli_session import Session, echo, opened_services, pass_session
 from .domain.errors import DatabaseError
 from .domain.models import Actor
 from .domain.statuses import Shipping
@@ -118,14 +118,14 @@ async def build_demo(services: Services, agent_name: str, *, tour: bool) -> None
     await services.agents.initialise(agent_name)
     orders = await services.db.scalar("SELECT count(*) FROM orders")
     if not orders:
-        click.echo(f"Building the demo shop in {path} ...")
+        echo(f"Building the demo shop in {path} ...")
         count, days = DEMO_ORDERS, 21
     elif await services.parcels.next_job_at() is None:
         # The sandbox carrier starts afresh each time and knows none of the parcels handed
         # to it before; with none left to hand over, nothing would move. A day of new orders
         # brings the newest confirmations, still waiting for the worker (at any hour: the
         # seed counts working time back from now), which it hands over and follows.
-        click.echo(f"Adding a day of orders to the demo shop in {path} ...")
+        echo(f"Adding a day of orders to the demo shop in {path} ...")
         count, days = DEMO_TOP_UP, 1
     else:
         count = days = 0
@@ -198,9 +198,9 @@ async def _tour(services: Services, actor: Actor, path: Path) -> None:
     """What a newcomer should see first: stock, figures, the queue, parcels on the road."""
     products = await services.stock.products()
     rows = [(p.sku, p.name, p.on_hand, "low" if p.is_low else "") for p in products]
-    click.echo("\nStock\n" + cli_views.table(("sku", "name", "on_hand", ""), rows))
+    echo("\nStock\n" + cli_views.table(("sku", "name", "on_hand", ""), rows))
     figures = await KpiService(services.db).figures()
-    click.echo(
+    echo(
         f"\n{figures.orders} orders: confirmation {cli_views.percent(figures.confirmation_rate)},"
         f" delivery {cli_views.percent(figures.delivery_rate)},"
         f" returns {cli_views.percent(figures.return_rate)};"
@@ -208,7 +208,7 @@ async def _tour(services: Services, actor: Actor, path: Path) -> None:
         f" still to collect {cli_views.money(figures.cash_pending_cents):,.2f}"
     )
     counts = await services.queue.counts()
-    click.echo(
+    echo(
         f"\nConfirmation queue: {counts.due_callbacks} callbacks due, {counts.new} new,"
         f" {counts.no_answer} no answer ({counts.later_callbacks} callbacks later)"
     )
@@ -217,17 +217,17 @@ async def _tour(services: Services, actor: Actor, path: Path) -> None:
         (o.ref, o.customer, cli_views.dialable(o.phone), o.city, o.confirmation.value, o.attempts)
         for o in queue
     ]
-    click.echo(cli_views.table(("ref", "customer", "phone", "city", "status", "attempts"), calls))
+    echo(cli_views.table(("ref", "customer", "phone", "city", "status", "attempts"), calls))
     on_road = await services.orders.page(
         OrderFilter(shipping=frozenset({Shipping.SHIPPED, Shipping.PACKAGE_ISSUE})), limit=5
     )
     parcels = [(o.ref, o.city, o.delivery, o.tracking, o.shipping) for o in on_road]
-    click.echo(
+    echo(
         "\nOn the road\n"
         + cli_views.table(("ref", "city", "carrier", "tracking", "shipping"), parcels)
     )
     first = queue[0].ref if queue else "REF"
-    click.echo(
+    echo(
         f"\nTry it (as {actor.name}, admin):\n"
         f"  export CODSPOT_DB={path}\n"
         f"  codspot orders next                      # claim the next call\n"
