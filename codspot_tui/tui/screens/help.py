@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
@@ -14,6 +14,16 @@ from textual.widgets import Static
 
 THIS_SCREEN, BETWEEN_SCREENS, APP = "This screen", "Moving between screens", "App"
 GROUPS = (THIS_SCREEN, BETWEEN_SCREENS, APP)
+
+
+# Arrow keys by name: Textual draws them as arrows, which fonts common over SSH lack.
+ARROWS = ("up", "down", "left", "right")
+
+
+def key_display(app: App[object], binding: Binding) -> str:
+    if binding.key_display is None and binding.key in ARROWS:
+        return binding.key
+    return app.get_key_display(binding)
 
 
 class KeyLine(NamedTuple):
@@ -42,7 +52,7 @@ def key_lines(screen: Screen[object]) -> list[KeyLine]:
             rank = 0 if active.node is screen and binding.id else 1 if binding.id else 2
         where = (group, binding.action)
         # Every key bound to the action, ours first (`q, ^q`).
-        keys.setdefault(where, []).append((not binding.id, app.get_key_display(binding)))
+        keys.setdefault(where, []).append((not binding.id, key_display(app, binding)))
         first.setdefault(where, (rank, order, binding))
     lines = [
         KeyLine(
