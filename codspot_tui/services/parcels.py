@@ -267,13 +267,16 @@ class ParcelService:
                     note=item.note,
                 )
             times = self._poll_times(carrier, now, len(polled))
-            schedule = [(order_id, *when) for order_id, when in zip(polled, times, strict=True)]
+            # Written after the moves: each is newer than its parcel's news of this batch.
+            seen = {order_id: to_stored(at) for order_id, at in quiet}.get
+            schedule = [
+                (order_id, moving, slow, seen(order_id))
+                for order_id, (moving, slow) in zip(polled, times, strict=True)
+            ]
             # A parcel the carrier does not know: ask again, slowly, and say so.
             slowly = to_stored(now + self._interval(carrier) * SLOW_FACTOR)
-            schedule += [(p.order_id, slowly, slowly) for p in unknown]
+            schedule += [(p.order_id, slowly, slowly, None) for p in unknown]
             q.schedule_polls(conn, schedule, SLOW_STATES)
-            if quiet:  # after the moves: each is newer than its parcel's news of this batch
-                q.note_carrier_event_times(conn, {i: to_stored(at) for i, at in quiet})
             q.note_health(conn, carrier, now, error=None)
             if unknown:
                 names = ", ".join(p.tracking for p in unknown[:5])

@@ -54,21 +54,29 @@ async def next_poll_at(db: Database, carrier: str) -> str | None:
 
 
 def schedule_polls(
-    conn: sqlite3.Connection, when: Sequence[tuple[int, str, str]], slow: Iterable[str]
+    conn: sqlite3.Connection,
+    when: Sequence[tuple[int, str, str, str | None]],
+    slow: Iterable[str],
 ) -> None:
     """The next poll of many parcels, given as (order id, time if it is in motion, time if
-    it is in one of the `slow` states); a parcel in a final state is polled no more.
+    it is in one of the `slow` states, the time of a carrier event seen that is in no move or
+    None); a parcel in a final state is polled no more.
 
-    One statement per few hundred parcels: the state is read where the row is written.
+    One statement per few hundred parcels: the state is read where the row is written, and
+    the newest carrier event seen only moves forward (stored times sort as text), with no
+    version bump, as in `note_carrier_event_times`.
     """
     slow_states = list(slow)
-    for batch in in_batches(when, MAX_IN_LIST // 3):
-        rows = value_rows(len(batch), 3)
+    for batch in in_batches(when, MAX_IN_LIST // 4):
+        rows = value_rows(len(batch), 4)
         conn.execute(
             f"""UPDATE orders SET next_poll_at = CASE
                     WHEN shipping IN ('delivered', 'returned') THEN NULL
                     WHEN shipping IN ({placeholders(slow_states)}) THEN due.column3
-                    ELSE due.column2 END
+                    ELSE due.column2 END,
+                last_carrier_event_at = CASE
+                    WHEN due.column4 > coalesce(last_carrier_event_at, '') THEN due.column4
+                    ELSE last_carrier_event_at END
                 FROM (VALUES {rows}) AS due WHERE orders.id = due.column1""",
             [*slow_states, *(value for parcel in batch for value in parcel)],
         )
