@@ -8,6 +8,7 @@ own orders come first, then everyone else's.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -21,7 +22,6 @@ from ..domain.times import to_stored
 from ..settings import Settings
 from ..store.db import Database
 from ..store.orders import fetch_order_rows, item_rows, order_from_row, order_with
-from ..store.sql import placeholders
 from .claims import refuse_if_claimed_by_other
 from .clock import Clock, system_clock
 
@@ -201,8 +201,11 @@ def _tier_ids(
         clauses.append("(assigned_to IS NULL OR assigned_to <> ?)")
         params.append(agent)
     if skip:
-        clauses.append(f"id NOT IN ({placeholders(skip)})")
-        params.extend(skip)
+        # One statement whatever the count. A `?` per id made a new statement at each count,
+        # and the connection's statement cache kept the last 128, each larger than the one
+        # before: the dashboard grew with every call of the sitting.
+        clauses.append("id NOT IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps(sorted(skip)))
     sql = f"SELECT id FROM orders WHERE {' AND '.join(clauses)} ORDER BY {tier.order_by} LIMIT ?"
     params.append(limit)
     return [row[0] for row in conn.execute(sql, params)]

@@ -26,6 +26,7 @@ from ..services.bundle import Services
 from .messages import DataChanged
 from .screens.help import HelpScreen, key_lines
 from .screens.queue import QueueScreen
+from .textual_fixes import FIXED as _TEXTUAL_FIXED  # noqa: F401 (applied on import)
 from .themes import (
     DEFAULT_THEME,
     STATUS_NAMES,
