@@ -94,3 +94,29 @@ def test_bench_tui_memory_is_each_childs_own_peak() -> None:
     finally:
         del ballast
     assert 10 < floor["peak_mb"] < 150, floor
+
+
+def test_bench_soak_runs_a_few_cycles_and_prints_the_growth(tmp_path: Path) -> None:
+    tiny = ["--orders", "2000", "--cycles", "5", "--warmup", "2", "--data-dir", str(tmp_path)]
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_soak.py"), *tiny],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    out = done.stdout
+    assert "Traceback" not in done.stderr, done.stderr
+    assert re.search(r"^machine: .+, \d+ cores, Python ", out, re.M), out
+    assert re.search(r"^date: .+ UTC; database: 2,000 orders$", out, re.M), out
+    assert re.search(r"^cycles: +2 to warm up, then 5 of 1 n 2 4 in \d+ s$", out, re.M), out
+    assert re.search(r"^ +of which: RssAnon [+-][\d.]+ MB, .*Python blocks [+-][\d,]+$", out, re.M)
+    growth = re.search(
+        r"^memory growth: [+-][\d.]+ MB RSS \(([\d.]+) MB to ([\d.]+) MB\), [+-][\d.]+ kB a cycle"
+        r" \(target < 5 MB\) +(PASS|FAIL)$",
+        out,
+        re.M,
+    )
+    assert growth, out
+    assert 20 < float(growth[1]) < 300  # the session's own memory: a Textual app
+    assert done.returncode == (0 if growth[3] == "PASS" else 1)
