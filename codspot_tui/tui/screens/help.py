@@ -53,10 +53,11 @@ def key_lines(screen: Screen[object]) -> list[KeyLine]:
         where = (group, binding.action)
         # Every key bound to the action, ours first (`q, ^q`).
         keys.setdefault(where, []).append((not binding.id, key_display(app, binding)))
-        first.setdefault(where, (rank, order, binding))
+        if where not in first or rank < first[where][0]:  # placed by its best binding
+            first[where] = (rank, order, binding)
     lines = [
         KeyLine(
-            ", ".join(dict.fromkeys(key for _, key in sorted(keys[where]))),
+            ", ".join(dict.fromkeys(key for _, key in sorted(keys[where], key=lambda k: k[0]))),
             binding.description,
             *reversed(where),
         )
