@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import gc
 import json
 import os
@@ -49,6 +50,37 @@ def status_kb(field: str) -> int:
             if line.startswith(field + ":"):
                 return int(line.split()[1])
     raise SystemExit(f"no {field} in /proc/self/status: this benchmark needs Linux")
+
+
+MALLINFO2 = ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks")
+MALLINFO2 += ("uordblks", "fordblks", "keepcost")
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in MALLINFO2]
+
+
+def native_kb() -> dict[str, int]:
+    """Memory outside Python's objects, where this machine tells: SQLite's own, and what C's
+    heap holds in use and free (freed memory the heap keeps is resident but not in use)."""
+    figures: dict[str, int] = {}
+    try:
+        import _sqlite3
+
+        used = ctypes.CDLL(_sqlite3.__file__).sqlite3_memory_used
+        used.restype = ctypes.c_int64
+        figures["SQLite"] = used() // 1024
+    except (OSError, AttributeError):
+        pass
+    try:
+        mallinfo2 = ctypes.CDLL(None).mallinfo2
+        mallinfo2.restype = _MallInfo2
+        info = mallinfo2()
+        figures["heap in use"] = (info.uordblks + info.hblkhd) // 1024
+        figures["heap free"] = info.fordblks // 1024
+    except (OSError, AttributeError):
+        pass
+    return figures
 
 
 def type_counts() -> Counter[str]:
@@ -118,6 +150,7 @@ def session(db: Path, cycles: int, warmup: int, trace: bool) -> None:
                 field: status_kb(field) for field in ("VmRSS", "RssAnon", "RssFile", "RssShmem")
             }
             figures["blocks"] = sys.getallocatedblocks()  # Python's objects, untraced
+            figures.update(native_kb())
             if trace:
                 figures["snapshot"] = tracemalloc.take_snapshot()
                 figures["types"] = type_counts()
@@ -130,7 +163,7 @@ def session(db: Path, cycles: int, warmup: int, trace: bool) -> None:
                     for key in CYCLE:
                         await press(key)
                 if trace:
-                    tracemalloc.start(6)
+                    tracemalloc.start(3)
                 before = await measure()
                 started = time.perf_counter()
                 for _ in range(cycles):
@@ -215,6 +248,11 @@ def main() -> None:
             for field in ("RssAnon", "RssFile", "RssShmem")
         )
         + f"; Python blocks {after['blocks'] - before['blocks']:+,}"
+        + "".join(
+            f", {field} {(after[field] - before[field]) / 1024:+.1f} MB"
+            for field in ("SQLite", "heap in use", "heap free")
+            if field in after
+        )
     )
     passed = growth_mb < GROWTH_MB_TARGET
     print(
