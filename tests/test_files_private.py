@@ -81,7 +81,7 @@ def test_share_group_gives_the_group_the_files_and_a_setgid_folder(
     tmp_path: Path, config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config.write_text('region = "MA"\nshare_group = true\n')
-    db = tmp_path / "team" / "shop.db"
+    db = tmp_path / "home" / ".local" / "team" / "shop.db"
     code, err = run(capsys, db, config, "init")
     assert (code, err) == (0, "")
     with held_open(db):
@@ -91,7 +91,16 @@ def test_share_group_gives_the_group_the_files_and_a_setgid_folder(
             assert mode(path) == 0o660, path.name
     # Group read and write, survived a umask that takes group write away; setgid, so what
     # anyone of the team makes in it takes the folder's group.
-    assert mode(tmp_path / "team") == 0o2770
+    assert mode(db.parent) == 0o2770
+    # The folders above it are the owner's business: a teammate who could write to ~/.local
+    # could put a program in ~/.local/bin.
+    assert mode(tmp_path / "home") == mode(tmp_path / "home" / ".local") == 0o700
+
+    # The rejects of an import are the team's too.
+    leads = db.parent / "leads.csv"
+    leads.write_text("ref,phone,sku\nL1,0612345678,NOPE\n")
+    code, _ = run(capsys, db, config, "import", str(leads))
+    assert mode(db.parent / "leads.rejects.csv") == 0o660
 
 
 def test_an_existing_database_others_can_read_is_said_once_and_left_alone(

@@ -884,7 +884,8 @@ async def test_the_rejects_file_is_private_whatever_the_umask(
         await importer.import_file(path)
         assert stat.S_IMODE(rejects.stat().st_mode) == 0o600
         os.umask(0o077)  # a team that shares a group asks for 0o660: the umask can't narrow it
-        await importer.import_file(path, rejects_mode=0o660)
+        shared = replace(importer.settings, share_group=True)
+        await LeadImporter(importer.db, shared, importer.clock).import_file(path)
         assert stat.S_IMODE(rejects.stat().st_mode) == 0o660
     finally:
         os.umask(before)
@@ -992,3 +993,36 @@ def test_a_fifty_megabyte_header_is_the_one_line_bad_file_error_of_the_command_l
     assert err == f"codspot: {path}: line 1 is longer than 1,048,576 characters:" + (
         " expected a header line (ref, phone, sku, ...)\n"
     )
+
+
+async def test_a_json_lead_with_a_lone_surrogate_is_rejected_and_written_to_the_rejects(
+    services: Services, importer: LeadImporter, tmp_path: Path
+) -> None:
+    # JSON's \ud800 escape reads as a lone surrogate, which UTF-8 cannot write as it is.
+    path = tmp_path / "leads.jsonl"
+    path.write_text(
+        '{"ref": "A", "phone": "0612345678", "sku": "ARGAN"}\n'
+        '{"ref": "B", "phone": "0612345679", "sku": "SOAP", "customer": "Sa\\ud800ra"}\n',
+        encoding="utf-8",
+    )
+    report = await importer.import_file(path)
+
+    assert [o.ref for o in await stored(services)] == ["A"]
+    assert report.problems == ("line 2: customer contains an invisible character (U+D800)",)
+    [rejected] = [json.loads(text) for text in (tmp_path / "leads.rejects.jsonl").open()]
+    assert rejected["customer"] == "Sa\ud800ra"  # the very value, escaped in the file
+
+
+async def test_a_link_left_where_the_rejects_file_is_written_is_not_followed(
+    importer: LeadImporter, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "leads.csv", [lead("P1", sku="NOPE")])
+    target = tmp_path / "someone_elses_file"
+    target.write_text("theirs\n")
+    (tmp_path / "leads.rejects.csv.part").symlink_to(target)
+
+    await importer.import_file(path)
+
+    assert target.read_text() == "theirs\n"
+    assert read_rejects(tmp_path / "leads.rejects.csv")[0]["ref"] == "P1"
+    assert not (tmp_path / "leads.rejects.csv").is_symlink()

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
 from ..domain.errors import BadInput, CodspotError
-from ..domain.text import from_csv_cell, to_csv_cell
+from ..domain.text import from_csv_cell, json_for_terminal, to_csv_cell
+from ..store import files
 from ..store.leads import RejectedRow
 
 COLUMNS = (
@@ -37,7 +38,6 @@ _READ_SIZE = 1 << 16
 # Characters in one line of a file (CSV, JSON lines) or one record of a JSON array: a bigger one
 # is a broken file, not a lead, and reading it whole could take far more memory than it is long.
 MAX_RECORD = 1 << 20
-REJECTS_MODE = 0o600  # the rejects file holds customers' names, phones and addresses
 _NONE = ("",) * len(COLUMNS)
 
 
@@ -335,7 +335,7 @@ def write_rejects(
     layout: Layout,
     path: Path,
     *,
-    mode: int = REJECTS_MODE,
+    mode: int = files.PRIVATE_MODES[0],
 ) -> tuple[str, ...]:
     """Replace `path` with the rejected rows of `source`, each with its reason (remove it when
     there are none); the problems, the first `MAX_PROBLEMS` of them. The file gets `mode`
@@ -356,7 +356,7 @@ def write_rejects(
     try:
         with (
             source.open(encoding="utf-8-sig", newline="") as file,
-            _private_text(partial, mode, "utf-8-sig" if is_csv else "utf-8") as out,
+            files.open_new_text(partial, mode, "utf-8-sig" if is_csv else "utf-8") as out,
         ):
             records = enumerate(open_records(source, head, file)[1], start=1)
             writer = csv.writer(out, delimiter=layout.delimiter)
@@ -377,7 +377,9 @@ def write_rejects(
                     writer.writerow([to_csv_cell(cell) for cell in cells])
                 else:
                     entry = {**record.original, "error": row.error}
-                    out.write(json.dumps(entry, ensure_ascii=False) + "\n")
+                    # The same value, with what a terminal would act on (or a lone surrogate,
+                    # which a JSON \ud800 escape gives and UTF-8 can't write) as JSON escapes.
+                    out.write(json_for_terminal(json.dumps(entry, ensure_ascii=False)) + "\n")
         os.replace(partial, path)
     except OSError as error:
         raise CodspotError(
@@ -386,18 +388,6 @@ def write_rejects(
     finally:
         partial.unlink(missing_ok=True)
     return tuple(problems)
-
-
-def _private_text(path: Path, mode: int, encoding: str) -> TextIO:
-    """`path` emptied (or created) for writing text, with `mode` whatever the umask, and
-    whatever mode a file left there had."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.fchmod(fd, mode)
-        return open(fd, "w", encoding=encoding, newline="")
-    except BaseException:
-        os.close(fd)
-        raise
 
 
 def quoted(text: str) -> str:

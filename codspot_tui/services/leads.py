@@ -26,6 +26,7 @@ from ..domain.models import NewItem, NewOrder
 from ..domain.text import clean_text
 from ..domain.times import from_stored
 from ..settings import Settings
+from ..store import files
 from ..store.db import Database
 from ..store.leads import (
     LeadRow,
@@ -42,7 +43,6 @@ from ..store.leads import (
 from ..store.orders import insert_order, open_order_ref_for_phone
 from .clock import Clock, system_clock
 from .lead_files import (
-    REJECTS_MODE,
     REQUIRED,
     Layout,
     Record,
@@ -92,11 +92,10 @@ class LeadImporter:
         *,
         rejects: Path | None = None,
         source: str | None = None,
-        rejects_mode: int = REJECTS_MODE,
     ) -> ImportReport:
         """Import the leads of `path`. A file that can't be read as leads raises BadInput
-        and changes nothing; bad rows reject their orders and go to the rejects file, created
-        with `rejects_mode` (private to its owner by default: it holds customers' data)."""
+        and changes nothing; bad rows reject their orders and go to the rejects file, made
+        private as customer data is (see `store.files`)."""
         path = Path(path)
         try:
             source = clean_text(
@@ -109,7 +108,8 @@ class LeadImporter:
         try:
             rejects = _rejects_path(path, layout, rejects)
             tally = await self._store(stage, source, now)
-            write = partial(write_rejects, mode=rejects_mode)
+            mode, _ = files.modes(share_group=self.settings.share_group)
+            write = partial(write_rejects, mode=mode)
             problems = await asyncio.to_thread(
                 write, path, head, stage.rejected_rows(), layout, rejects
             )

@@ -8,11 +8,9 @@ lock upgrade.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import shlex
 import sqlite3
-import stat
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
@@ -22,18 +20,13 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from ..domain.errors import CodspotError, DatabaseError
+from . import files
 
 Row = sqlite3.Row
 T = TypeVar("T")
 DEFAULT_BUSY_TIMEOUT_MS = 5000
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
-# Customer data: the file (and the -wal and -shm SQLite gives the file's own mode) is the
-# owner's alone, or with `share_group` also its group's. A shared folder is setgid, so that what
-# anyone of the team creates in it (the -wal, -shm, rejects files) takes the folder's group,
-# not the creator's own primary group that the others are not in.
-PRIVATE_MODES = (0o600, 0o700)  # (file, folder)
-GROUP_MODES = (0o660, 0o2770)
 _SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
 
 # Pages of 16 KiB rather than SQLite's 4 KiB: a million-order seed writes ~10% faster (fewer
@@ -92,19 +85,23 @@ class Database:
     ) -> Database:
         """Open (or with `create`, make) the database at `path` and bring its schema up to date.
 
-        What it creates (the file, missing folders) gets `PRIVATE_MODES`, or `GROUP_MODES`
-        with `share_group`, whatever the umask; an existing file keeps its mode.
+        What it creates (the file, its folder) gets the modes of customer data (see
+        `files`), whatever the umask; an existing file keeps its mode.
         """
         path = Path(path).expanduser()
-        file_mode, folder_mode = GROUP_MODES if share_group else PRIVATE_MODES
+        file_mode, folder_mode = files.modes(share_group=share_group)
         if not create and not path.exists():
             raise DatabaseError(f"no database at {path}: run `codspot init` first")
         if path.exists() and path.is_dir():
             raise DatabaseError(f"{path} is a directory, not a database file")
         if create:
-            _make_folders(path.parent, folder_mode)
-            _make_file(path, file_mode)
-        too_open = permission_warning(path, share_group=share_group)
+            try:
+                files.make_folders(path.parent, folder_mode)
+                files.make_file(path, file_mode)
+            except OSError as error:
+                made = error.filename or path
+                raise DatabaseError(f"can't create {made}: {error.strerror}") from None
+        too_open = files.too_open(path, share_group=share_group)
         try:
             conn = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as error:
@@ -248,64 +245,6 @@ def damaged_message(path: Path | str, error: BaseException) -> str:
         f"{path} is not a codspot database or is damaged ({error});"
         f' check it with: sqlite3 {quoted} "PRAGMA integrity_check"'
     )
-
-
-def permission_warning(path: Path, *, share_group: bool) -> str | None:
-    """One line if the database file (or its -wal, -shm) is open to more people than the
-    settings allow: what it is and the `chmod` that fixes it. Modes are never changed here."""
-    allowed = (GROUP_MODES if share_group else PRIVATE_MODES)[0]
-    loose: list[tuple[Path, int]] = []
-    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        try:
-            mode = stat.S_IMODE(candidate.stat().st_mode)
-        except OSError:
-            continue
-        if mode & 0o077 & ~allowed:
-            loose.append((candidate, mode))
-    if not loose:
-        return None
-    wider = 0
-    for _, mode in loose:
-        wider |= mode
-    who = "other users" if wider & 0o007 else "its group"
-    files = " ".join(shlex.quote(str(candidate)) for candidate, _ in loose)
-    return (
-        f"warning: {path} holds customer data and {who} can open it"
-        f" (mode {loose[0][1]:o}); to fix: chmod {allowed:o} {files}"
-    )
-
-
-def _make_folders(folder: Path, mode: int) -> None:
-    """`mkdir -p` with `mode` on each folder it makes (Path.mkdir gives parents the umask's)."""
-    missing = []
-    while not folder.exists():
-        missing.append(folder)
-        if folder.parent == folder:
-            break
-        folder = folder.parent
-    for made in reversed(missing):
-        try:
-            os.mkdir(made, 0o700)  # never wider than asked while the umask still applies
-            os.chmod(made, mode)  # then exactly the mode: the umask must not drop group bits
-        except FileExistsError:
-            continue  # another process made it meanwhile: its mode is its own
-        except OSError as error:
-            raise DatabaseError(f"can't create {made}: {error.strerror}") from None
-
-
-def _make_file(path: Path, mode: int) -> None:
-    """The empty database file, made with `mode` before SQLite opens it: SQLite would make it
-    0644 under the usual umask, and its -wal and -shm after it."""
-    try:
-        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    except FileExistsError:
-        return
-    except OSError as error:
-        raise DatabaseError(f"can't create {path}: {error.strerror}") from None
-    try:
-        os.fchmod(handle, mode)
-    finally:
-        os.close(handle)
 
 
 def _as_codspot_error(error: sqlite3.OperationalError, timeout_ms: int) -> CodspotError:
