@@ -10,15 +10,15 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from .base import (
     CarrierAuthFailed,
     CarrierBadAnswer,
-    CarrierError,
     CarrierRateLimited,
     CarrierRejected,
     CarrierUnavailable,
@@ -96,27 +96,34 @@ async def request_json(
     default sandbox's token is `sandbox`) hides nothing, and blanking it would blank the
     name that starts every message.
     """
-    try:
-        return await _request_json(
-            client, carrier, method, url, what=what, limiter=limiter, **kwargs
-        )
-    except CarrierError as error:
-        text = str(error)
-        # Longest first: the whole path before the prefix it starts with.
-        shown_as_path = sorted(
-            {form for path in (url, *paths) for form in (path, path.lstrip("/")) if len(form) > 1},
-            key=len,
-            reverse=True,
-        )
-        hidden_paths = [path for path in shown_as_path if path in text]
-        hidden = [s for s in secrets if s and s != carrier and s in text]
-        if not hidden_paths and not hidden:
-            raise
-        for path in hidden_paths:
+    conceal = _concealer(carrier, (url, *paths), secrets)
+    return await _request_json(
+        client, carrier, method, url, what=what, limiter=limiter, conceal=conceal, **kwargs
+    )
+
+
+def _concealer(carrier: str, paths: Sequence[str], secrets: Sequence[str]) -> Callable[[str], str]:
+    """What `request_json` hides of a carrier's text: each path, as it is, without its first
+    slash or percent-encoded, longest first (the whole path before the prefix it starts
+    with); then each secret."""
+    forms = {
+        spelled
+        for path in paths
+        for form in (path, path.lstrip("/"))
+        for spelled in (form, quote(form, safe=""), quote(form))
+        if len(spelled) > 1
+    }
+    shown_as_path = sorted(forms, key=len, reverse=True)
+    hidden = [s for s in secrets if s and s != carrier]
+
+    def conceal(text: str) -> str:
+        for path in shown_as_path:
             text = text.replace(path, "[path]")
         for secret in hidden:
             text = text.replace(secret, "[redacted]")
-        raise type(error)(text, retry_after=error.retry_after) from None
+        return text
+
+    return conceal
 
 
 async def _request_json(
@@ -127,6 +134,7 @@ async def _request_json(
     *,
     what: str,
     limiter: RateLimiter | None = None,
+    conceal: Callable[[str], str],
     **kwargs: Any,
 ) -> Any:
     if limiter is not None:
@@ -148,7 +156,8 @@ async def _request_json(
     if status >= 500:
         raise CarrierUnavailable(f"{carrier}: {what} failed with HTTP {status}")
     if status >= 400:
-        raise CarrierRejected(f"{carrier}: {what} rejected (HTTP {status}): {_reason(response)}")
+        reason = _reason(response, conceal)
+        raise CarrierRejected(f"{carrier}: {what} rejected (HTTP {status}): {reason}")
     try:
         return response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -165,12 +174,13 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def _reason(response: httpx.Response) -> str:
-    """The carrier's own error text, short and on one line."""
+def _reason(response: httpx.Response, conceal: Callable[[str], str]) -> str:
+    """The carrier's own error text, short and on one line: what it must not show is hidden
+    before it is cut, so that a cut never leaves half a path or a secret to be seen."""
     try:
         body = response.json()
         text = body.get("error") or body.get("message") if isinstance(body, dict) else None
     except (json.JSONDecodeError, UnicodeDecodeError):
         text = None
-    text = str(text or response.reason_phrase or "no reason given")
+    text = conceal(str(text or response.reason_phrase or "no reason given"))
     return " ".join(text.split())[:200]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from urllib.parse import quote
 
 import pytest
 from conftest import FrozenClock, Shop
@@ -210,12 +211,23 @@ class _OzonEchoingPaths(FakeOzon):
             "path without its slash": path.lstrip("/"),
             "the account's prefix": f"no customer at {prefix.lstrip('/')}",
             "the full URL": f"POST http://carrier.test{path} is not allowed",
+            "percent-encoded": quote(path, safe=""),
+            # Where the text is cut for a message: hidden before the cut, not after it.
+            "after a long text": f"{'x' * 170} {path}",
         }[self.form]
         return 404, {"message": f"Not found: {echoed}"}
 
 
 @pytest.mark.parametrize(
-    "form", ["path", "path without its slash", "the account's prefix", "the full URL"]
+    "form",
+    [
+        "path",
+        "path without its slash",
+        "the account's prefix",
+        "the full URL",
+        "percent-encoded",
+        "after a long text",
+    ],
 )
 async def test_ozon_errors_name_the_carrier_and_operation_never_the_path(
     serve: Serve, form: str
