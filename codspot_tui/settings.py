@@ -271,7 +271,9 @@ def _url_problem(url: str) -> str | None:
         return "has no host"
     if parts.username is not None or parts.password is not None:
         return "must not hold a user or password (credentials have keys of their own)"
-    if port == 0 or (port is None and parts.netloc.endswith(":")):
+    if port == 0:
+        return "has port 0, which nothing listens on"
+    if port is None and parts.netloc.endswith(":"):
         return "has no port after its ':'"
     if ":" in host:  # an IPv6 address, checked by urlsplit but not what follows its "]"
         if not _BRACKETED_HOST.match(parts.netloc.rpartition("@")[2]):

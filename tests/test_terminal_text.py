@@ -41,6 +41,8 @@ def test_for_terminal_escapes_what_a_terminal_would_obey() -> None:
         for_terminal("a\u200bb\ufeffc\u2028d\U000e0041") == "a\\u200bb\\ufeffc\\u2028d\\U000e0041"
     )
     assert for_terminal("\x7f\x00\r") == "\\x7f\\x00\\x0d"
+    # Shown as nothing: a name of Hangul fillers looks empty, a soft hyphen hides in a word.
+    assert for_terminal("\u3164\u3164 Ka\u00adrim\u034f") == "\\u3164\\u3164 Ka\\xadrim\\u034f"
     # Tabs and newlines lay text out; joiners and direction marks shape Arabic and Persian.
     kept = "Rue 12\tB\n\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645 \u200f(2)\u200e é 🚚"
     assert for_terminal(kept) is kept

@@ -16,6 +16,9 @@ _BIDI = "\u202a-\u202e\u2066-\u2069"
 _HIDDEN = (
     f"{_CONTROLS}{_BIDI}\u180e\u200b\u2028\u2029\u2060-\u2065\u206a-\u206f"
     "\ufeff\ufff9-\ufffb\ud800-\udfff\U000e0000-\U000e007f"
+    # Shown as nothing by most terminals: the soft hyphen, the combining grapheme joiner, and
+    # the Hangul fillers, a known way to make a name that looks empty or like another one.
+    "\u00ad\u034f\u115f\u1160\u3164\uffa0"
 )
 # Left alone in free text, shown as they are: the zero-width non-joiner and joiner shape Arabic
 # and Persian words (and emoji), the direction marks (LRM, RLM, ALM) place digits and

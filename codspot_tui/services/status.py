@@ -258,6 +258,7 @@ class StatusService:
         else:
             self._move_shipping(conn, actor, row, move, now, version)
         source = _source_of(actor, move)
+        at = now if move.at is None else move.at
         _insert_event(
             conn,
             row["id"],
@@ -268,7 +269,7 @@ class StatusService:
             source,
             move.note,
             move.carrier_event_id,
-            now if move.at is None else move.at,
+            at,
             raw_status=move.raw_status,
         )
         if move.to is Confirmation.CONFIRMED:
@@ -283,7 +284,7 @@ class StatusService:
                 source,
                 None,
                 None,
-                now,
+                at,
             )
 
         final = move.to
