@@ -116,6 +116,9 @@ class CodspotApp(App[None]):
         self.add_mode(self.DEFAULT_MODE, QueueScreen)
         if self._theme_problems:
             self.notify(self._theme_problems, title="Themes", severity="warning", timeout=8)
+        if self.services.db.too_open:
+            # Said on stderr too, where the dashboard's screen hides it until it quits.
+            self.notify(self.services.db.too_open, title="Customer data", severity="warning")
         if self.services.settings.keys:
             self.set_keymap(self.services.settings.keys)
         self._data_version = await self.services.db.data_version()
