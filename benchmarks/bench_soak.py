@@ -30,6 +30,7 @@ import tracemalloc
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -166,9 +167,16 @@ def session(db: Path, cycles: int, warmup: int, trace: bool) -> None:
                     tracemalloc.start(3)
                 before = await measure()
                 started = time.perf_counter()
-                for _ in range(cycles):
+                # RSS and Python's blocks at each quarter: a leak grows in every quarter, a
+                # bounded cache still filling only in the first ones.
+                quarters = {cycles * q // 4 for q in (1, 2, 3)}
+                report["quarters"] = []
+                for done in range(1, cycles + 1):
                     for key in CYCLE:
                         await press(key)
+                    if done in quarters:
+                        gc.collect()
+                        report["quarters"].append((status_kb("VmRSS"), sys.getallocatedblocks()))
                 report["seconds"] = time.perf_counter() - started
                 after = await measure()
                 report["before"] = {k: v for k, v in before.items() if isinstance(v, int)}
@@ -241,6 +249,16 @@ def main() -> None:
     )
     for line in report.get("trace", []):
         print(line)
+    marks = [(before["VmRSS"], before["blocks"]), *report["quarters"]]
+    marks.append((after["VmRSS"], after["blocks"]))
+    if len(marks) == 5:
+        steps = list(pairwise(marks))
+        print(
+            "         by quarter: RSS "
+            + ", ".join(f"{(b[0] - a[0]) / 1024:+.1f}" for a, b in steps)
+            + " MB; Python blocks "
+            + ", ".join(f"{b[1] - a[1]:+,}" for a, b in steps)
+        )
     print(
         "         of which: "
         + ", ".join(
