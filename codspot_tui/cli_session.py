@@ -20,7 +20,7 @@ from .domain.models import Actor
 from .domain.text import for_terminal, json_for_terminal
 from .services.bundle import Services
 from .settings import Settings
-from .store.db import damaged_message, is_damage
+from .store.db import damage_error
 
 T = TypeVar("T")
 
@@ -47,8 +47,8 @@ async def opened_services(
     except sqlite3.DatabaseError as error:
         # What reached the file outside the store's own connection (the seed's bulk copy): a
         # damaged page, or a full disk, said as itself rather than as an unexpected error.
-        if is_damage(error):
-            raise DatabaseError(damaged_message(services.db.path, error)) from None
+        if damaged := damage_error(error, services.db.path):
+            raise damaged from None
         if isinstance(error, sqlite3.OperationalError):
             raise DatabaseError(f"database error on {services.db.path}: {error}") from None
         raise

@@ -171,8 +171,8 @@ class Database:
                 yield self.conn
             except BaseException as error:
                 await self.conn.rollback()
-                if is_damage(error):
-                    raise DatabaseError(damaged_message(self.path, error)) from None
+                if damaged := damage_error(error, self.path):
+                    raise damaged from None
                 raise
             try:
                 await self.conn.commit()
@@ -205,8 +205,8 @@ class Database:
             raise _as_codspot_error(error, self.busy_timeout_ms) from None
         except sqlite3.DatabaseError as error:
             # A page that does not read back is found on whichever query reaches it first.
-            if is_damage(error):
-                raise DatabaseError(damaged_message(self.path, error)) from None
+            if damaged := damage_error(error, self.path):
+                raise damaged from None
             raise
         return result
 
@@ -231,12 +231,15 @@ class Database:
         return int(await self.scalar("PRAGMA data_version"))
 
 
-def is_damage(error: BaseException) -> bool:
-    """SQLite found the file is not a database, or a page of it does not read back."""
+def damage_error(error: BaseException, path: Path | str) -> DatabaseError | None:
+    """What to say when SQLite found the file is not a database, or a page of it that does
+    not read back; None for any other error."""
     code = getattr(error, "sqlite_errorcode", None)
-    return isinstance(error, sqlite3.DatabaseError) and (
-        code is not None and code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
-    )
+    if not isinstance(error, sqlite3.DatabaseError) or code is None:
+        return None
+    if code & 0xFF not in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return None
+    return DatabaseError(damaged_message(path, error))
 
 
 def damaged_message(path: Path | str, error: BaseException) -> str:
